@@ -1,0 +1,2 @@
+//! Edge nodes: peers, channels, payments.
+#![forbid(unsafe_code)]

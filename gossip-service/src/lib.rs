@@ -1,0 +1,2 @@
+//! Gossip validation, the network graph and getroute.
+#![forbid(unsafe_code)]

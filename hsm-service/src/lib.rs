@@ -1,0 +1,2 @@
+//! The remote signer.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Cross-service and interop tests.
+#![forbid(unsafe_code)]
