@@ -13,6 +13,7 @@
 //! - [`noise`]: BOLT 8 transport (Noise_XK handshake and the cipher state).
 #![forbid(unsafe_code)]
 
+pub mod address;
 pub mod bigsize;
 pub mod bolt1;
 pub mod channel;
