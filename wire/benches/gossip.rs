@@ -68,6 +68,16 @@ fn decode(c: &mut Criterion) {
     group.bench_function("channel_announcement", |b| {
         b.iter(|| ChannelAnnouncement::decode(black_box(&announcement)).expect("valid"))
     });
+    // Anchor: a channel_announcement carries four compressed points, and parsing one means a
+    // field square root; this is the floor for its decode.
+    let points: Vec<[u8; 33]> = (1..=4).map(|i| key(i).1.serialize()).collect();
+    group.bench_function("raw_4_pubkey_parses", |b| {
+        b.iter(|| {
+            for p in black_box(&points) {
+                black_box(PublicKey::from_slice(p).expect("valid"));
+            }
+        })
+    });
     group.finish();
 }
 
