@@ -7,13 +7,13 @@
 //! `extra_tlvs` so a decoded message re-encodes byte for byte, and unknown even records fail the
 //! decode.
 //!
-//! - [`establish`]: `open_channel`, `accept_channel`, `funding_created`, `funding_signed`,
+//! - [`establish`] holds `open_channel`, `accept_channel`, `funding_created`, `funding_signed`,
 //!   `channel_ready`, and [`ChannelType`].
-//! - [`update`]: `update_add_htlc`, `update_fulfill_htlc`, `update_fail_htlc`,
+//! - [`update`] holds `update_add_htlc`, `update_fulfill_htlc`, `update_fail_htlc`,
 //!   `update_fail_malformed_htlc`, `commitment_signed`, `revoke_and_ack`, `update_fee`.
-//! - [`close`]: `shutdown`, `closing_signed`, `closing_complete`, `closing_sig`.
-//! - [`reestablish`]: `channel_reestablish`.
-//! - [`batch`]: `start_batch` and the receiver-side [`BatchAssembler`].
+//! - [`close`] holds `shutdown`, `closing_signed`, `closing_complete`, `closing_sig`.
+//! - [`reestablish`] holds `channel_reestablish`.
+//! - [`batch`] holds `start_batch` and the receiver-side [`BatchAssembler`].
 
 use crate::codec::{ChannelId, DecodeError, Reader};
 use crate::tlv::TlvStream;
