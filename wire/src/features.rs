@@ -342,6 +342,29 @@ impl Features {
     }
 }
 
+/// Why a peer's feature set obliges us to close the connection (BOLT 1, `init` receiver rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FeatureIncompatibility {
+    #[error("peer requires feature bit {0}, which we do not understand")]
+    UnknownRequired(u32),
+    #[error("peer sets {0} without its dependency {1}")]
+    MissingDependency(Feature, Feature),
+}
+
+impl Features {
+    /// Applies the `init` receiver rules to a peer's combined features: every even bit must be
+    /// understood by us, and every known feature must come with its dependencies.
+    pub fn check_peer(&self, understood: &Features) -> Result<(), FeatureIncompatibility> {
+        if let Some(bit) = self.first_unknown_required(understood) {
+            return Err(FeatureIncompatibility::UnknownRequired(bit));
+        }
+        match self.missing_dependencies().first() {
+            Some((feature, dep)) => Err(FeatureIncompatibility::MissingDependency(*feature, *dep)),
+            None => Ok(()),
+        }
+    }
+}
+
 /// All dependencies of `feature`, following the chain; the table is acyclic.
 fn transitive_dependencies(feature: Feature) -> Vec<Feature> {
     let mut out: Vec<Feature> = Vec::new();

@@ -486,3 +486,46 @@ proptest! {
         }
     }
 }
+
+// ---- peer storage ----
+
+#[test]
+fn peer_storage_messages_encode_field_by_field() {
+    let store = PeerStorage::new(vec![0xaa, 0xbb]).unwrap();
+    assert_eq!(store.encode(), h("00070002aabb"));
+    assert_eq!(PeerStorage::decode(&h("00070002aabb")), Ok(store));
+    let back = PeerStorageRetrieval::new(vec![0xaa]).unwrap();
+    assert_eq!(back.encode(), h("00090001aa"));
+    assert_eq!(PeerStorageRetrieval::decode(&h("00090001aa")), Ok(back));
+}
+
+#[test]
+fn peer_storage_blob_is_limited_to_65531_bytes() {
+    let full = PeerStorage::new(vec![0; MAX_BLOB_LEN]).unwrap();
+    assert_eq!(full.encode().len(), MAX_MESSAGE_LEN);
+    assert_eq!(PeerStorage::new(vec![0; MAX_BLOB_LEN + 1]), None);
+}
+
+proptest! {
+    #[test]
+    fn peer_storage_round_trips(blob in arb_data(), extra_tlvs in arb_extra_tlvs()) {
+        check_round_trip(&PeerStorage { blob: blob.clone(), extra_tlvs: extra_tlvs.clone() })?;
+        check_round_trip(&PeerStorageRetrieval { blob, extra_tlvs })?;
+    }
+
+    #[test]
+    fn truncated_peer_storage_is_an_error(blob in arb_data(), cut in any::<prop::sample::Index>()) {
+        let msg = PeerStorage::new(blob).unwrap();
+        check_truncation(&msg, 2 + 2 + msg.blob.len(), cut)?;
+    }
+
+    #[test]
+    fn peer_storage_garbage_never_panics(body in proptest::collection::vec(any::<u8>(), 0..100)) {
+        for ty in [7u16, 9] {
+            let mut bytes = ty.to_be_bytes().to_vec();
+            bytes.extend(&body);
+            let _ = PeerStorage::decode(&bytes);
+            let _ = PeerStorageRetrieval::decode(&bytes);
+        }
+    }
+}

@@ -242,3 +242,28 @@ proptest! {
         prop_assert_eq!(f.first_unknown_required(&f), None);
     }
 }
+
+#[test]
+fn check_peer_applies_the_init_receiver_rules() {
+    let ours = Features::new()
+        .with_optional(Feature::PaymentSecret)
+        .with_optional(Feature::BasicMpp);
+    let good = Features::new()
+        .with_required(Feature::PaymentSecret)
+        .with_optional(Feature::BasicMpp)
+        .with_optional(Feature::Splice);
+    assert_eq!(good.check_peer(&ours), Ok(()));
+    let unknown: Features = [14, 62].into_iter().collect();
+    assert_eq!(
+        unknown.check_peer(&ours),
+        Err(FeatureIncompatibility::UnknownRequired(62))
+    );
+    let no_dep = Features::new().with_optional(Feature::BasicMpp);
+    assert_eq!(
+        no_dep.check_peer(&ours),
+        Err(FeatureIncompatibility::MissingDependency(
+            Feature::BasicMpp,
+            Feature::PaymentSecret
+        ))
+    );
+}
