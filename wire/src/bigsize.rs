@@ -79,3 +79,6 @@ pub fn decode_tu32(bytes: &[u8]) -> Result<u32, DecodeError> {
 pub fn decode_tu64(bytes: &[u8]) -> Result<u64, DecodeError> {
     decode_truncated(bytes, 8)
 }
+
+#[cfg(test)]
+mod tests;

@@ -117,3 +117,6 @@ impl TlvStream {
         self.records.binary_search_by_key(&tlv_type, |r| r.tlv_type)
     }
 }
+
+#[cfg(test)]
+mod tests;
