@@ -9,20 +9,14 @@ use lnfleet_wire::noise::{
     MAX_MESSAGE_LEN,
 };
 use secp256k1::SecretKey;
-use std::sync::OnceLock;
 
 fn secret(byte: u8) -> SecretKey {
     SecretKey::from_slice(&[byte; 32]).expect("constant secret key is valid")
 }
 
 /// A fixed connection (the BOLT 8 test-vector keys): the initiator's sender, the responder's
-/// receiver. Built once; every input gets a fresh clone, so runs stay independent and fast.
+/// receiver. Rebuilt for every input (transports are not `Clone`, to rule out nonce reuse).
 fn connected_halves() -> (Encryptor, Decryptor) {
-    static HALVES: OnceLock<(Encryptor, Decryptor)> = OnceLock::new();
-    HALVES.get_or_init(handshake).clone()
-}
-
-fn handshake() -> (Encryptor, Decryptor) {
     let alice = LocalStaticKey::new(secret(0x11));
     let bob = LocalStaticKey::new(secret(0x21));
     let mut initiator =
