@@ -69,7 +69,8 @@ pub(super) struct MacMismatch;
 
 /// One direction of the message stream: its key, nonce and the chaining key its rotations
 /// derive from. Sending and receiving each own one, so they can live on different tasks.
-#[derive(Clone)]
+///
+/// Deliberately not `Clone`: two copies of a sending state would encrypt with the same nonce.
 pub(super) struct CipherState {
     chaining_key: [u8; 32],
     key: [u8; 32],

@@ -16,7 +16,7 @@ pub type Decoder = Decryptor;
 
 /// The receiving half of a [`Transport`](super::Transport): [`feed`](Decryptor::feed) it bytes,
 /// take messages with [`next_message`](Decryptor::next_message).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Decryptor {
     cipher: CipherState,
     frame: PartialFrame,
@@ -65,7 +65,8 @@ impl Decryptor {
         &self.cipher
     }
 
-    /// Adds bytes received from the peer, split at any boundary.
+    /// Adds bytes received from the peer, split at any boundary. Frames are decrypted as soon as
+    /// they are whole and queued until taken with [`next_message`](Self::next_message).
     pub fn feed(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() && self.failure.is_none() {
             bytes = match &mut self.frame {

@@ -39,7 +39,9 @@ impl std::fmt::Display for FramePart {
 /// The encrypted connection after a successful handshake: an [`Encryptor`] for what we send and
 /// a [`Decryptor`] for what we receive. [`split`](Transport::split) them to give a socket's
 /// writer and reader tasks one each.
-#[derive(Debug, Clone)]
+///
+/// Not `Clone`, nor are its halves: a copied sending state would reuse nonces.
+#[derive(Debug)]
 pub struct Transport {
     encryptor: Encryptor,
     decryptor: Decryptor,
@@ -105,7 +107,7 @@ impl Transport {
 }
 
 /// The sending half: turns plaintext Lightning messages into wire bytes.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Encryptor {
     cipher: CipherState,
 }
