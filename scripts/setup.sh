@@ -2,7 +2,7 @@
 # Installs what lnfleet's main job and tests need, skipping whatever is already there:
 #   - redis-server (Debian package)
 #   - the Kafka-protocol broker tansu 0.6.0, built once into the cache (~15 minutes the first time)
-#   - a Python venv with pyln-proto, pyln-client and bitstring<5 for the interop tests
+#   - a Python venv with pyln-proto, pyln-client, pyln-bolt1 (message specs) and bitstring<5 for the interop tests
 # Writes $LNFLEET_CACHE/env, which the other scripts source. Safe to run any number of times.
 set -euo pipefail
 
@@ -64,7 +64,7 @@ if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import pyln.proto, pyln.c
 else
   python3 -m venv "$VENV" || die "python3 -m venv failed: apt-get install python3-venv"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q 'pyln-proto' 'pyln-client' 'bitstring<5' \
+  "$VENV/bin/pip" install -q 'pyln-proto' 'pyln-client' 'pyln-bolt1' 'bitstring<5' \
     || die "pip install of pyln-proto/pyln-client failed (is PyPI reachable?)"
   "$VENV/bin/python" -c 'import pyln.proto, pyln.client, pyln.spec.bolt1' \
     || die "pyln packages installed but do not import"

@@ -1,2 +1,13 @@
-//! Contracts between services, Kafka and Redis adapters, the HSM client, metrics.
+//! What every lnfleet service is built from: the typed contracts between services and the
+//! adapters for the two shared backbones, Kafka (event logs) and Redis (shared state).
+//!
+//! - [`contracts`]: versioned, bincode-encoded messages that cross a service boundary.
+//! - [`topics`]: the Kafka topics of the cluster, with their partitioning and retention.
+//! - [`kafka`]: a publisher, a consumer-group subscriber and topic creation on `rdkafka`.
+//! - [`redis`]: connections to Redis with health checks.
 #![forbid(unsafe_code)]
+
+pub mod contracts;
+pub mod kafka;
+pub mod redis;
+pub mod topics;

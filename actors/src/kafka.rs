@@ -1,0 +1,183 @@
+//! Kafka adapters on `rdkafka` (bundled librdkafka): topic creation, a publisher that waits for
+//! the broker's acknowledgement, and a consumer-group subscriber.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+use crate::topics::TopicSpec;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("kafka client configuration: {0}")]
+    Config(#[source] RdKafkaError),
+    #[error("creating topic {topic}: {code}")]
+    CreateTopic { topic: String, code: RDKafkaErrorCode },
+    #[error("kafka admin request failed: {0}")]
+    Admin(#[source] RdKafkaError),
+    #[error("publishing to {topic}: {source}")]
+    Publish {
+        topic: String,
+        #[source]
+        source: RdKafkaError,
+    },
+    #[error("subscribing: {0}")]
+    Subscribe(#[source] RdKafkaError),
+    #[error("consuming: {0}")]
+    Consume(#[source] RdKafkaError),
+}
+
+/// Where the brokers are and how this client identifies itself.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    /// Comma-separated `host:port` list.
+    pub brokers: String,
+    pub client_id: String,
+    /// Consumer-group session timeout: low in tests so rebalances are quick.
+    pub session_timeout: Duration,
+}
+
+impl KafkaConfig {
+    pub fn new(brokers: impl Into<String>, client_id: impl Into<String>) -> Self {
+        KafkaConfig {
+            brokers: brokers.into(),
+            client_id: client_id.into(),
+            session_timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id);
+        config
+    }
+}
+
+/// Creates the topics that do not exist yet; existing ones are left as they are.
+pub async fn ensure_topics(config: &KafkaConfig, topics: &[TopicSpec]) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = config
+        .client_config()
+        .create()
+        .map_err(KafkaError::Config)?;
+    let compact = [("cleanup.policy", "compact")];
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|spec| {
+            let topic = NewTopic::new(spec.name, spec.partitions, TopicReplication::Fixed(1));
+            if spec.compacted {
+                compact
+                    .iter()
+                    .fold(topic, |topic, (key, value)| topic.set(key, value))
+            } else {
+                topic
+            }
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = admin
+        .create_topics(new_topics.iter(), &options)
+        .await
+        .map_err(KafkaError::Admin)?;
+    for result in results {
+        match result {
+            Ok(topic) => tracing::info!(topic, "created kafka topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => return Err(KafkaError::CreateTopic { topic, code }),
+        }
+    }
+    Ok(())
+}
+
+/// Publishes keyed records and waits until the broker has them.
+pub struct Publisher {
+    producer: FutureProducer,
+    timeout: Duration,
+}
+
+impl Publisher {
+    pub fn new(config: &KafkaConfig) -> Result<Self, KafkaError> {
+        let producer = config
+            .client_config()
+            .set("acks", "all")
+            .set("enable.idempotence", "false")
+            .set("message.timeout.ms", "30000")
+            .create()
+            .map_err(KafkaError::Config)?;
+        Ok(Publisher {
+            producer,
+            timeout: Duration::from_secs(30),
+        })
+    }
+
+    /// Returns the partition and offset the record landed at.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+    ) -> Result<(i32, i64), KafkaError> {
+        let record = FutureRecord::to(topic).key(key).payload(payload);
+        self.producer
+            .send(record, self.timeout)
+            .await
+            .map(|delivery| (delivery.partition, delivery.offset))
+            .map_err(|(source, _)| KafkaError::Publish {
+                topic: topic.to_owned(),
+                source,
+            })
+    }
+}
+
+/// One record as a subscriber sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+}
+
+/// A member of a consumer group. A group with no committed offsets starts at the earliest
+/// record, so a new replica replays the whole log.
+pub struct Subscriber {
+    consumer: StreamConsumer,
+}
+
+impl Subscriber {
+    pub fn new(config: &KafkaConfig, group: &str, topics: &[&str]) -> Result<Self, KafkaError> {
+        let consumer: StreamConsumer = config
+            .client_config()
+            .set("group.id", group)
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "true")
+            .set(
+                "session.timeout.ms",
+                config.session_timeout.as_millis().to_string(),
+            )
+            .create()
+            .map_err(KafkaError::Config)?;
+        consumer.subscribe(topics).map_err(KafkaError::Subscribe)?;
+        Ok(Subscriber { consumer })
+    }
+
+    /// Waits for the next record.
+    pub async fn next(&self) -> Result<Record, KafkaError> {
+        let message = self.consumer.recv().await.map_err(KafkaError::Consume)?;
+        Ok(Record {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec),
+        })
+    }
+}
