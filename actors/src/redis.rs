@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 pub use ::redis::aio::ConnectionManager;
+use ::redis::aio::ConnectionManagerConfig;
 use ::redis::{Client, RedisError};
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +33,7 @@ pub async fn connect(url: &str, attempts: u32) -> Result<ConnectionManager, Redi
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match ConnectionManager::new(client.clone()).await {
+        match ConnectionManager::new_with_config(client.clone(), manager_config()).await {
             Ok(manager) => return Ok(manager),
             Err(source) if attempt >= attempts.max(1) => {
                 return Err(RedisConnectError::Unreachable {
@@ -47,6 +48,16 @@ pub async fn connect(url: &str, attempts: u32) -> Result<ConnectionManager, Redi
             }
         }
     }
+}
+
+/// Bounded waits: the library's defaults back off for minutes against a dead server, which
+/// would hang startup instead of reporting it.
+fn manager_config() -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_number_of_retries(1)
+        .set_max_delay(500)
+        .set_connection_timeout(Duration::from_secs(2))
+        .set_response_timeout(Duration::from_secs(10))
 }
 
 /// `PING` → `PONG`: the health check every service's `/readyz` uses.
