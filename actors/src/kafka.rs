@@ -18,7 +18,10 @@ pub enum KafkaError {
     #[error("kafka client configuration: {0}")]
     Config(#[source] RdKafkaError),
     #[error("creating topic {topic}: {code}")]
-    CreateTopic { topic: String, code: RDKafkaErrorCode },
+    CreateTopic {
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
     #[error("kafka admin request failed: {0}")]
     Admin(#[source] RdKafkaError),
     #[error("publishing to {topic}: {source}")]

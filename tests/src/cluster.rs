@@ -43,11 +43,13 @@ pub struct Cluster {
 impl Cluster {
     pub async fn start(ports: ClusterPorts) -> anyhow::Result<Self> {
         let redis_port = port_or_free(ports.redis)?;
-        let redis = tokio::task::spawn_blocking(move || RedisServer::start_on(redis_port)).await??;
+        let redis =
+            tokio::task::spawn_blocking(move || RedisServer::start_on(redis_port)).await??;
         tracing::info!(url = %redis.url(), pid = redis.pid(), "redis started");
 
         let kafka_port = port_or_free(ports.kafka)?;
-        let broker = tokio::task::spawn_blocking(move || KafkaBroker::start_on(kafka_port)).await??;
+        let broker =
+            tokio::task::spawn_blocking(move || KafkaBroker::start_on(kafka_port)).await??;
         tracing::info!(bootstrap = %broker.bootstrap(), pid = broker.pid(), "kafka broker started");
         let config = KafkaConfig::new(broker.bootstrap(), "lnfleet-cluster");
         kafka::ensure_topics(&config, &topics::ALL).await?;
@@ -90,7 +92,9 @@ impl Cluster {
         ));
         out.push_str("hsm-service    not built yet (issue 3)\n");
         out.push_str("gossip-service not built yet (issue 4: mainnet graph, getroute)\n");
-        out.push_str("edge nodes     not built yet (issue 5: two edges serving one virtual node)\n");
+        out.push_str(
+            "edge nodes     not built yet (issue 5: two edges serving one virtual node)\n",
+        );
         out
     }
 
@@ -116,7 +120,11 @@ impl Cluster {
                 .await
                 .map_err(|_| anyhow::anyhow!("no record came back from {}", topic.name))??;
             let back: RawGossip = contracts::decode(record.payload.as_deref().unwrap_or(&[]))?;
-            anyhow::ensure!(back.message == topic.name.as_bytes(), "{}: wrong record", topic.name);
+            anyhow::ensure!(
+                back.message == topic.name.as_bytes(),
+                "{}: wrong record",
+                topic.name
+            );
         }
         tracing::info!("check: a record went through every kafka topic");
 

@@ -55,7 +55,11 @@ pub fn cache_dir() -> PathBuf {
     PathBuf::from(home).join(".cache/lnfleet")
 }
 
-fn binary(env: &'static str, what: &'static str, default: PathBuf) -> Result<PathBuf, HarnessError> {
+fn binary(
+    env: &'static str,
+    what: &'static str,
+    default: PathBuf,
+) -> Result<PathBuf, HarnessError> {
     let path = std::env::var_os(env).map(PathBuf::from).unwrap_or(default);
     if path.is_file() {
         return Ok(path);
@@ -178,7 +182,11 @@ impl RedisServer {
     }
 
     pub fn start_on(port: u16) -> Result<Self, HarnessError> {
-        let redis = binary("LNFLEET_REDIS_SERVER", "redis-server", in_path("redis-server"))?;
+        let redis = binary(
+            "LNFLEET_REDIS_SERVER",
+            "redis-server",
+            in_path("redis-server"),
+        )?;
         let dir = tempfile::tempdir()?;
         let mut command = Command::new(redis);
         command

@@ -77,7 +77,13 @@ impl PeerConnection {
             let (act_three, done) = handshake.process_act_two_with(&act_two, local)?;
             writer.write_all(&act_three).await?;
             let (encryptor, decryptor) = done.transport.split();
-            Ok(Self::new(reader, writer, encryptor, decryptor, done.remote_node_id))
+            Ok(Self::new(
+                reader,
+                writer,
+                encryptor,
+                decryptor,
+                done.remote_node_id,
+            ))
         })
         .await
     }
@@ -101,7 +107,13 @@ impl PeerConnection {
             reader.read_exact(&mut act_three).await?;
             let done = handshake.process_act_three(&act_three)?;
             let (encryptor, decryptor) = done.transport.split();
-            Ok(Self::new(reader, writer, encryptor, decryptor, done.remote_node_id))
+            Ok(Self::new(
+                reader,
+                writer,
+                encryptor,
+                decryptor,
+                done.remote_node_id,
+            ))
         })
         .await
     }
@@ -253,7 +265,9 @@ async fn run_session(
     };
     if let Some(bit) = theirs.combined_features().first_unknown_required(&features) {
         let text = format!("unknown required feature bit {bit}");
-        let _ = conn.send(&ErrorMessage::new(ChannelId::ALL, &text).into()).await;
+        let _ = conn
+            .send(&ErrorMessage::new(ChannelId::ALL, &text).into())
+            .await;
         return SessionEnd::UnknownRequiredFeature(bit);
     }
     if let Some(networks) = &theirs.networks {

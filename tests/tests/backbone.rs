@@ -36,7 +36,10 @@ async fn redis_adapter_talks_to_a_real_server_and_the_server_stops_on_drop() {
     drop(conn);
     assert!(pid_alive(pid));
     drop(server);
-    assert!(!pid_alive(pid), "redis-server {pid} still running after drop");
+    assert!(
+        !pid_alive(pid),
+        "redis-server {pid} still running after drop"
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,9 @@ use lnfleet_tests::cluster::{Cluster, ClusterPorts};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_cluster_starts_and_passes_its_own_check() {
-    let cluster = Cluster::start(ClusterPorts::default()).await.expect("starts");
+    let cluster = Cluster::start(ClusterPorts::default())
+        .await
+        .expect("starts");
     let description = cluster.describe();
     assert!(description.contains(&cluster.redis.url()));
     assert!(description.contains(&cluster.node_id.to_string()));
@@ -12,6 +14,9 @@ async fn local_cluster_starts_and_passes_its_own_check() {
     let (redis_pid, broker_pid) = (cluster.redis.pid(), cluster.broker.pid());
     drop(cluster);
     for pid in [redis_pid, broker_pid] {
-        assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "{pid} still runs");
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "{pid} still runs"
+        );
     }
 }

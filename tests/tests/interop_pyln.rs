@@ -44,7 +44,10 @@ fn pyln_peer(args: &[&str]) -> Child {
         .spawn()
         .expect("python starts");
     if let (Some(dir), Some(pid)) = (std::env::var_os("LNFLEET_TEST_PIDDIR"), child.id()) {
-        let _ = std::fs::write(PathBuf::from(dir).join(format!("{pid}.pid")), pid.to_string());
+        let _ = std::fs::write(
+            PathBuf::from(dir).join(format!("{pid}.pid")),
+            pid.to_string(),
+        );
     }
     child
 }
@@ -93,7 +96,10 @@ async fn pyln_initiator_handshakes_with_the_loopback_node_and_gets_pongs_by_the_
     let (end, stats) = tokio::time::timeout(LIMIT, session).await.unwrap().unwrap();
     assert_eq!(end, SessionEnd::UnknownEvenMessage(32768));
     assert_eq!(stats.pongs_sent, vec![10, 3, 4]);
-    assert_eq!(stats.pings_without_pong, 1, "ping asking 65532 bytes gets no pong");
+    assert_eq!(
+        stats.pings_without_pong, 1,
+        "ping asking 65532 bytes gets no pong"
+    );
     assert_eq!(stats.unknown_odd_ignored, vec![32769]);
 }
 
@@ -164,6 +170,9 @@ async fn lnfleet_initiator_handshakes_with_pyln_responder_and_both_sides_ping() 
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["pongs"], serde_json::json!([10, 3, 4]));
     conn.shutdown().await;
-    let status = tokio::time::timeout(LIMIT, child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(LIMIT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success());
 }

@@ -144,7 +144,10 @@ pub fn decode(bytes: &[u8]) -> Result<Message, DecodeError> {
         if msg_type % 2 == 0 {
             return Err(DecodeError::UnknownEvenMessage(msg_type));
         }
-        return Ok(Message::Unknown(UnknownMessage { msg_type, payload: r.read_rest().to_vec() }));
+        return Ok(Message::Unknown(UnknownMessage {
+            msg_type,
+            payload: r.read_rest().to_vec(),
+        }));
     };
     let msg = parsed?;
     r.finish()?;
@@ -209,5 +212,125 @@ impl Message {
     /// BOLT 7 gossip (broadcast or query), which edges forward to the gossip service.
     pub fn is_gossip(&self) -> bool {
         (256..=265).contains(&self.msg_type())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bolt1::Ping;
+    use crate::channel::UpdateFee;
+    use crate::tlv::TlvStream;
+    use proptest::prelude::*;
+
+    /// Every message type the spec defines (BOLT 1, 2, 7) as of this crate's spec snapshot.
+    const SPEC_TYPES: &[u16] = &[
+        1, 7, 9, 16, 17, 18, 19, 32, 33, 34, 35, 36, 38, 39, 40, 41, 127, 128, 130, 131, 132, 133,
+        134, 135, 136, 256, 257, 258, 259, 261, 262, 263, 264, 265,
+    ];
+
+    #[test]
+    fn every_spec_type_is_known_with_its_name() {
+        for &t in SPEC_TYPES {
+            assert!(type_name(t).is_some(), "type {t} unknown");
+            assert_eq!(disposition(t), TypeDisposition::Known);
+        }
+        assert_eq!(type_name(127), Some("start_batch"));
+        assert_eq!(type_name(258), Some("channel_update"));
+    }
+
+    #[test]
+    fn unknown_odd_message_is_kept_for_the_custom_message_path() {
+        let raw = [0x80, 0x01, b'h', b'i'];
+        let msg = decode(&raw).unwrap();
+        assert_eq!(
+            msg,
+            Message::Unknown(UnknownMessage {
+                msg_type: 32769,
+                payload: b"hi".to_vec()
+            })
+        );
+        assert_eq!(msg.encode(), raw);
+        assert_eq!(msg.name(), "unknown_odd");
+        assert_eq!(disposition(32769), TypeDisposition::IgnoreOrCustom);
+    }
+
+    #[test]
+    fn unknown_even_message_fails_the_connection() {
+        assert_eq!(
+            decode(&[0x80, 0x00, 1, 2]),
+            Err(DecodeError::UnknownEvenMessage(32768))
+        );
+        assert_eq!(disposition(32768), TypeDisposition::FailConnection);
+        // Gaps inside the known ranges are unknown too.
+        assert_eq!(disposition(260), TypeDisposition::FailConnection);
+    }
+
+    #[test]
+    fn too_short_for_a_type_is_an_error() {
+        assert!(decode(&[]).is_err());
+        assert!(decode(&[0x00]).is_err());
+        assert!(peek_type(&[0x01]).is_err());
+        assert_eq!(peek_type(&[0x01, 0x02, 0xff]), Ok(258));
+    }
+
+    #[test]
+    fn known_message_with_trailing_garbage_after_its_tlvs_is_an_error() {
+        // ping: num_pong_bytes=1, ignored len 0, then a TLV stream with an unknown even type 2.
+        assert_eq!(
+            decode(&[0, 18, 0, 1, 0, 0, 2, 0]),
+            Err(DecodeError::UnknownEvenTlv(2))
+        );
+    }
+
+    #[test]
+    fn channel_messages_dispatch_by_channel_id_and_others_do_not() {
+        let id = ChannelId([7; 32]);
+        let fee: Message = UpdateFee {
+            channel_id: id,
+            feerate_per_kw: 253,
+            extra_tlvs: TlvStream::new(),
+        }
+        .into();
+        assert_eq!(fee.channel_id(), Some(id));
+        assert_eq!(fee.name(), "update_fee");
+        let ping: Message = Ping::new(1, 0).into();
+        assert_eq!(ping.channel_id(), None);
+        assert!(!ping.is_gossip());
+    }
+
+    #[test]
+    fn gossip_is_recognised_by_type() {
+        let raw = {
+            let mut v = vec![0x01, 0x09]; // gossip_timestamp_filter (265)
+            v.extend_from_slice(&[0; 32]);
+            v.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 2]);
+            v
+        };
+        let msg = decode(&raw).unwrap();
+        assert!(msg.is_gossip());
+        assert_eq!(msg.encode(), raw);
+    }
+
+    proptest! {
+        /// Arbitrary payloads under every known type: decoding never panics, and whatever decodes
+        /// survives re-encoding.
+        #[test]
+        fn any_payload_under_a_known_type_decodes_to_a_stable_message(
+            index in 0..SPEC_TYPES.len(),
+            payload in proptest::collection::vec(any::<u8>(), 0..1600),
+        ) {
+            let mut raw = SPEC_TYPES[index].to_be_bytes().to_vec();
+            raw.extend_from_slice(&payload);
+            if let Ok(msg) = decode(&raw) {
+                prop_assert_eq!(msg.msg_type(), SPEC_TYPES[index]);
+                prop_assert_eq!(decode(&msg.encode()).unwrap(), msg);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = decode(&raw);
+        }
     }
 }
