@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 
 pub mod contracts;
+pub mod hsm;
 pub mod kafka;
 pub mod redis;
+pub mod telemetry;
 pub mod topics;

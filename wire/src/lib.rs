@@ -16,6 +16,7 @@
 pub mod address;
 pub mod bigsize;
 pub mod bolt1;
+pub mod bolt3;
 pub mod channel;
 pub mod codec;
 pub mod features;

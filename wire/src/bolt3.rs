@@ -1,0 +1,1 @@
+//! BOLT 3: keys, scripts and transactions (being built).
