@@ -41,6 +41,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test (unit, property, integration, interop; benches run once as smoke tests)"
 cargo test --workspace --all-targets --locked
 
+step "cargo test --doc (documentation examples)"
+cargo test --workspace --doc --locked
+
 if [ -n "${LNFLEET_FUZZ_SECONDS:-}" ]; then
   step "fuzzing each target for ${LNFLEET_FUZZ_SECONDS}s"
   scripts/fuzz.sh "$LNFLEET_FUZZ_SECONDS"
