@@ -8,6 +8,9 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 use secp256k1::PublicKey;
 
+use super::keys::{
+    derive_public_key, derive_revocation_public_key, Basepoints, KeyDerivationError,
+};
 use super::scripts::{
     anchor_witness_script, offered_htlc_witness_script, received_htlc_witness_script,
     to_local_witness_script, to_remote_anchors_witness_script, to_remote_script_pubkey,
@@ -157,6 +160,35 @@ pub struct CommitmentKeys {
 }
 
 impl CommitmentKeys {
+    /// Derives the keys of the commitment owned by `owner`, at the owner's `per_commitment_point`
+    /// (`option_static_remotekey`: `remotepubkey` is the counterparty's payment basepoint).
+    pub fn derive(
+        owner: &Basepoints,
+        counterparty: &Basepoints,
+        per_commitment_point: &PublicKey,
+        owner_funding_pubkey: PublicKey,
+        counterparty_funding_pubkey: PublicKey,
+    ) -> Result<Self, KeyDerivationError> {
+        Ok(CommitmentKeys {
+            revocation_pubkey: derive_revocation_public_key(
+                &counterparty.revocation_basepoint,
+                per_commitment_point,
+            )?,
+            local_delayed_pubkey: derive_public_key(
+                &owner.delayed_payment_basepoint,
+                per_commitment_point,
+            )?,
+            local_htlc_pubkey: derive_public_key(&owner.htlc_basepoint, per_commitment_point)?,
+            remote_htlc_pubkey: derive_public_key(
+                &counterparty.htlc_basepoint,
+                per_commitment_point,
+            )?,
+            remote_payment_pubkey: counterparty.payment_basepoint,
+            local_funding_pubkey: owner_funding_pubkey,
+            remote_funding_pubkey: counterparty_funding_pubkey,
+        })
+    }
+
     /// The keys the HTLC scripts use.
     pub fn htlc_script_keys(&self) -> HtlcScriptKeys {
         HtlcScriptKeys {

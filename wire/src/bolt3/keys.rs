@@ -21,6 +21,15 @@ pub enum KeyDerivationError {
     DegenerateKey,
 }
 
+/// One side's channel basepoints, as sent in `open_channel`/`accept_channel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Basepoints {
+    pub revocation_basepoint: PublicKey,
+    pub payment_basepoint: PublicKey,
+    pub delayed_payment_basepoint: PublicKey,
+    pub htlc_basepoint: PublicKey,
+}
+
 /// SHA256(first || second) over compressed encodings, as a scalar.
 fn tweak_hash(first: &PublicKey, second: &PublicKey) -> Result<Scalar, KeyDerivationError> {
     let mut hasher = Sha256::new();

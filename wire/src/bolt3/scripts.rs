@@ -9,7 +9,7 @@ use bitcoin::opcodes::all::{
     OP_SIZE, OP_SWAP,
 };
 use bitcoin::script::Builder;
-use bitcoin::ScriptBuf;
+use bitcoin::{Amount, ScriptBuf, TxOut};
 use secp256k1::PublicKey;
 use sha2::{Digest, Sha256};
 
@@ -45,6 +45,18 @@ pub fn funding_witness_script(
         .push_int(2)
         .push_opcode(OP_CHECKMULTISIG)
         .into_script()
+}
+
+/// The funding output: P2WSH of the 2-of-2 funding script.
+pub fn funding_output(
+    funding_pubkey_a: &PublicKey,
+    funding_pubkey_b: &PublicKey,
+    value: Amount,
+) -> TxOut {
+    TxOut {
+        value,
+        script_pubkey: funding_witness_script(funding_pubkey_a, funding_pubkey_b).to_p2wsh(),
+    }
 }
 
 /// The `to_local` witness script; also the output script of HTLC-success/timeout transactions.

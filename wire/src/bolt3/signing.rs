@@ -13,11 +13,11 @@ use secp256k1::{Message, PublicKey, SecretKey, SECP256K1};
 use super::scripts::CommitmentFormat;
 
 /// Errors computing a signature hash.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SigningError {
     /// The input index does not exist in the transaction.
-    #[error("cannot compute the sighash: {0}")]
-    Sighash(String),
+    #[error("input {index} does not exist in a transaction with {inputs} inputs")]
+    InputIndexOutOfRange { index: usize, inputs: usize },
 }
 
 /// The BIP 143 signature hash of a P2WSH input, as a message to sign.
@@ -30,7 +30,10 @@ pub fn p2wsh_sighash(
 ) -> Result<Message, SigningError> {
     let sighash = SighashCache::new(tx)
         .p2wsh_signature_hash(input_index, witness_script, value, sighash_type)
-        .map_err(|e| SigningError::Sighash(e.to_string()))?;
+        .map_err(|_| SigningError::InputIndexOutOfRange {
+            index: input_index,
+            inputs: tx.input.len(),
+        })?;
     Ok(Message::from_digest(sighash.to_byte_array()))
 }
 
@@ -128,4 +131,38 @@ pub fn htlc_timeout_witness(
         Vec::new(),
         htlc_witness_script.to_bytes(),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::absolute::LockTime;
+    use bitcoin::transaction::Version;
+    use bitcoin::ScriptBuf;
+
+    #[test]
+    fn missing_input_is_an_error_not_a_panic() {
+        let tx = Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: vec![],
+            output: vec![],
+        };
+        let secret = SecretKey::from_slice(&[1; 32]).unwrap();
+        let result = sign_p2wsh(
+            &tx,
+            0,
+            &ScriptBuf::new(),
+            Amount::ZERO,
+            EcdsaSighashType::All,
+            &secret,
+        );
+        assert_eq!(
+            result,
+            Err(SigningError::InputIndexOutOfRange {
+                index: 0,
+                inputs: 0
+            })
+        );
+    }
 }

@@ -16,13 +16,18 @@ use super::commitment::{
 use super::htlc_tx::{build_htlc_transaction, HtlcTxContext};
 use super::keys::{
     derive_private_key, derive_public_key, derive_revocation_public_key, per_commitment_point,
+    Basepoints,
 };
-use super::scripts::{funding_witness_script, obscured_commitment_number, CommitmentFormat};
+use super::scripts::{
+    funding_output, funding_witness_script, obscured_commitment_number, CommitmentFormat,
+};
 use super::signing::{
     funding_witness, htlc_success_witness, htlc_timeout_witness, remote_htlc_sighash_type,
     sign_p2wsh,
 };
 
+/// BOLT 3, Appendix B: Funding Transaction Test Vectors (verbatim copy).
+const APPENDIX_B: &str = include_str!("vectors/appendix_b.txt");
 /// BOLT 3, Appendix C: Commitment and HTLC Transaction Test Vectors (verbatim copy).
 const APPENDIX_C: &str = include_str!("vectors/appendix_c.txt");
 /// BOLT 3, Appendix F: Commitment and HTLC Transaction Test Vectors (anchors) (verbatim copy).
@@ -147,6 +152,40 @@ fn setup() -> Setup {
         })
         .collect();
 
+    let keys = CommitmentKeys {
+        revocation_pubkey,
+        local_delayed_pubkey,
+        local_htlc_pubkey,
+        remote_htlc_pubkey,
+        remote_payment_pubkey: remote_payment_basepoint,
+        local_funding_pubkey,
+        remote_funding_pubkey,
+    };
+    // The same keys through the basepoint-level API. Bases the owner's commitment does not use
+    // (our revocation basepoint, their delayed basepoint) get a placeholder.
+    let placeholder = local_payment_basepoint;
+    let local_basepoints = Basepoints {
+        revocation_basepoint: placeholder,
+        payment_basepoint: local_payment_basepoint,
+        delayed_payment_basepoint: pubkey(text, "local_delayed_payment_basepoint"),
+        htlc_basepoint: pubkey(text, "local_htlc_basepoint"),
+    };
+    let remote_basepoints = Basepoints {
+        revocation_basepoint: pubkey(text, "remote_revocation_basepoint"),
+        payment_basepoint: remote_payment_basepoint,
+        delayed_payment_basepoint: placeholder,
+        htlc_basepoint: pubkey(text, "remote_htlc_basepoint"),
+    };
+    let derived = CommitmentKeys::derive(
+        &local_basepoints,
+        &remote_basepoints,
+        &pcp,
+        local_funding_pubkey,
+        remote_funding_pubkey,
+    )
+    .unwrap();
+    assert_eq!(derived, keys);
+
     Setup {
         funding_outpoint: OutPoint {
             txid: Txid::from_str(field(text, "funding_tx_id")).unwrap(),
@@ -160,15 +199,7 @@ fn setup() -> Setup {
         remote_funding_secret,
         local_htlc_secret,
         remote_htlc_secret,
-        keys: CommitmentKeys {
-            revocation_pubkey,
-            local_delayed_pubkey,
-            local_htlc_pubkey,
-            remote_htlc_pubkey,
-            remote_payment_pubkey: remote_payment_basepoint,
-            local_funding_pubkey,
-            remote_funding_pubkey,
-        },
+        keys,
     }
 }
 
@@ -433,4 +464,25 @@ fn appendix_f_anchors_vectors_match_byte_for_byte() {
     for case in &cases {
         check_case(&setup, CommitmentFormat::Anchors, case);
     }
+}
+
+#[test]
+fn appendix_b_funding_output_and_txid_match() {
+    let text = APPENDIX_B;
+    let funding_tx: bitcoin::Transaction =
+        bitcoin::consensus::encode::deserialize(&hex::decode(field(text, "funding tx")).unwrap())
+            .unwrap();
+    let index: usize = field(text, "funding output").parse().unwrap();
+    let value = Amount::from_sat(field(text, "funding satoshis").parse().unwrap());
+    let expected = funding_output(
+        &pubkey(text, "local_funding_pubkey"),
+        &pubkey(text, "remote_funding_pubkey"),
+        value,
+    );
+    assert_eq!(funding_tx.output[index], expected);
+    assert_eq!(funding_tx.compute_txid().to_string(), field(text, "# txid"));
+    assert_eq!(
+        funding_tx.compute_txid().to_string(),
+        field(APPENDIX_C, "funding_tx_id")
+    );
 }
