@@ -477,3 +477,6 @@ pub fn build_commitment_transaction(
         base_fee,
     })
 }
+
+#[cfg(test)]
+mod tests;
