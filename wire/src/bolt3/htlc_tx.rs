@@ -5,7 +5,7 @@ use bitcoin::transaction::Version;
 use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness};
 use secp256k1::PublicKey;
 
-use super::commitment::{second_stage_fee, CommitmentHtlc, HtlcDirection};
+use super::commitment::{second_stage_fee, CommitmentHtlc, CommitmentTransaction, HtlcDirection};
 use super::scripts::{to_local_witness_script, CommitmentFormat};
 
 /// Errors building an HTLC transaction.
@@ -14,6 +14,21 @@ pub enum HtlcTxError {
     /// The HTLC cannot pay its own fee: it should have been trimmed.
     #[error("htlc of {amount} cannot pay the second-stage fee of {fee}")]
     AmountBelowFee { amount: Amount, fee: Amount },
+    /// The commitment refers to an HTLC index the given HTLC list does not have.
+    #[error("the commitment refers to htlc {htlc_index}, but only {count} htlcs were given")]
+    UnknownHtlc { htlc_index: usize, count: usize },
+}
+
+/// An unsigned HTLC transaction with what is needed to sign its single input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HtlcTransaction {
+    pub tx: Transaction,
+    /// Index into the commitment's HTLC list.
+    pub htlc_index: usize,
+    /// The witness script of the commitment output being spent (the script to sign).
+    pub spent_witness_script: ScriptBuf,
+    /// The value of the commitment output being spent.
+    pub spent_amount: Amount,
 }
 
 /// What every HTLC transaction of one commitment shares.
@@ -78,4 +93,32 @@ pub fn build_htlc_transaction(
             script_pubkey: context.output_witness_script().to_p2wsh(),
         }],
     })
+}
+
+/// Builds the HTLC transaction for every untrimmed HTLC output of `commitment`, in output order:
+/// the order in which `commitment_signed` carries `htlc_signatures`. `htlcs` must be the list the
+/// commitment was built from.
+pub fn build_htlc_transactions(
+    commitment: &CommitmentTransaction,
+    htlcs: &[CommitmentHtlc],
+    context: &HtlcTxContext,
+) -> Result<Vec<HtlcTransaction>, HtlcTxError> {
+    let txid = commitment.tx.compute_txid();
+    commitment
+        .htlc_outputs()
+        .map(|output| {
+            let htlc = htlcs
+                .get(output.htlc_index)
+                .ok_or(HtlcTxError::UnknownHtlc {
+                    htlc_index: output.htlc_index,
+                    count: htlcs.len(),
+                })?;
+            Ok(HtlcTransaction {
+                tx: build_htlc_transaction(txid, output.output_index, htlc, context)?,
+                htlc_index: output.htlc_index,
+                spent_witness_script: output.witness_script.clone(),
+                spent_amount: htlc.amount(),
+            })
+        })
+        .collect()
 }
