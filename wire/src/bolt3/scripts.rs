@@ -207,9 +207,8 @@ pub fn commitment_number_obscure_factor(
     hasher.update(opener_payment_basepoint.serialize());
     hasher.update(accepter_payment_basepoint.serialize());
     let hash: [u8; 32] = hasher.finalize().into();
-    let mut low = [0u8; 8];
-    low[2..].copy_from_slice(&hash[26..]);
-    u64::from_be_bytes(low)
+    let [.., b0, b1, b2, b3, b4, b5] = hash;
+    u64::from_be_bytes([0, 0, b0, b1, b2, b3, b4, b5])
 }
 
 /// The 48-bit commitment number XOR the obscuring factor.

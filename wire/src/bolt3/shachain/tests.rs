@@ -143,3 +143,41 @@ fn out_of_order_and_out_of_range_indices_are_errors() {
     );
     assert_eq!(index_for_commitment_number(42), Ok(MAX_INDEX - 42));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary indices and secrets give values or errors, never panics.
+        #[test]
+        fn arbitrary_inserts_and_lookups_never_panic(
+            inserts in proptest::collection::vec((any::<u64>(), any::<[u8; 32]>()), 0..20),
+            lookups in proptest::collection::vec(any::<u64>(), 0..20),
+        ) {
+            let mut store = ShachainStore::new();
+            for (index, secret) in inserts {
+                let _ = store.insert_secret(index, secret);
+                let _ = per_commitment_secret(&secret, index);
+            }
+            for index in lookups {
+                let _ = store.get(index);
+            }
+        }
+
+        /// Secrets from one seed, received in order from any starting commitment, are all accepted
+        /// and all recoverable.
+        #[test]
+        fn secrets_from_one_seed_are_accepted_and_recovered(seed in any::<[u8; 32]>(), count in 1u64..40) {
+            let mut store = ShachainStore::new();
+            for n in 0..count {
+                let index = MAX_INDEX - n;
+                prop_assert_eq!(store.insert_secret(index, per_commitment_secret(&seed, index).unwrap()), Ok(()));
+            }
+            for n in 0..count {
+                let index = MAX_INDEX - n;
+                prop_assert_eq!(store.get(index), Some(per_commitment_secret(&seed, index).unwrap()));
+            }
+        }
+    }
+}
