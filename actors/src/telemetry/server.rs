@@ -5,6 +5,8 @@
 //! single-threaded actix system, so `tokio::spawn`ing it works from `#[tokio::main]` and
 //! `#[tokio::test]` alike (the test below does exactly that). OS signal handling is disabled:
 //! the service's `main` owns signals and stops this server through [`TelemetryServer`].
+//! Verified from a plain `#[tokio::main]` binary as well as the tests; no process metrics
+//! (the prometheus `process` feature is not enabled in this crate).
 
 use std::net::{SocketAddr, TcpListener};
 
@@ -72,7 +74,8 @@ async fn metrics_handler(state: web::Data<State>) -> HttpResponse {
 }
 
 /// A running telemetry server. [`TelemetryServer::stop`] stops it and waits; dropping the
-/// handle asks it to stop without waiting.
+/// handle asks it to stop without waiting. If the tokio runtime shuts down first, dropping
+/// actix's server future joins its accept thread, so the port is released either way.
 #[derive(Debug)]
 pub struct TelemetryServer {
     local_addr: SocketAddr,
