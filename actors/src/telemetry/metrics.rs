@@ -355,10 +355,8 @@ impl Metrics {
         })
     }
 
-    /// The `progress_{done,total}{task}` gauges, registered on first use.
-    ///
-    /// `progress_total` is a gauge ending in `_total`, against the rule above; the name is
-    /// the cluster's documented one for progress, so it is registered here without the check.
+    /// The `progress_{done,target}{task}` gauges, registered on first use. (Not `_total`:
+    /// that suffix is for counters.)
     pub(crate) fn progress_gauges(&self) -> Result<ProgressGauges, MetricsError> {
         let mut slot = self
             .inner
@@ -379,7 +377,7 @@ impl Metrics {
                 "Units of long-running work done so far, per task",
             )?,
             total: gauge(
-                "progress_total",
+                "progress_target",
                 "Units of long-running work to do, per task",
             )?,
         };

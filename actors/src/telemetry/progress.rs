@@ -1,7 +1,7 @@
 //! Progress of long work (graph load, gossip replay): gauges a dashboard can chart and an
 //! info log line every few percent or every few seconds, whichever comes first.
 //!
-//! Gauges: `lnfleet_<service>_progress_done{task}` and `lnfleet_<service>_progress_total{task}`.
+//! Gauges: `lnfleet_<service>_progress_done{task}` and `lnfleet_<service>_progress_target{task}`.
 //! `task` is a fixed name from the code (`graph_load`), never data, so the label stays bounded.
 //! Log line: `info!(task, done, total, percent, rate, "progress")`, `rate` in units per second
 //! since the start; `finish` logs `"task complete"` with the elapsed seconds.
@@ -265,7 +265,7 @@ mod tests {
         assert!((progress.percent() - 37.5).abs() < f64::EPSILON);
         let text = metrics.encode_text();
         assert!(text.contains(r#"lnfleet_gossip_progress_done{task="graph_load"} 75"#));
-        assert!(text.contains(r#"lnfleet_gossip_progress_total{task="graph_load"} 200"#));
+        assert!(text.contains(r#"lnfleet_gossip_progress_target{task="graph_load"} 200"#));
         progress.finish();
         assert!(metrics
             .encode_text()
