@@ -6,7 +6,9 @@
 //! - [`codec`]: the reader/writer primitives and the [`codec::WireMessage`] trait every message implements.
 //! - [`bigsize`], [`tlv`]: BOLT 1 fundamentals.
 //! - [`features`]: BOLT 9 feature bits.
-//! - [`bolt1`]: `init`, `error`, `warning`, `ping`, `pong`.
+//! - [`address`]: BOLT 7 address descriptors.
+//! - [`bolt1`]: `init`, `error`, `warning`, `ping`, `pong`, peer storage.
+//! - [`bolt3`]: key derivation, shachain, scripts, commitment and HTLC transactions.
 //! - [`gossip`]: BOLT 7 gossip messages, `short_channel_id`, signatures.
 //! - [`channel`]: BOLT 2 channel messages, including `start_batch`.
 //! - [`message`]: framing (u16 type + payload) and the unknown-message rule.
