@@ -63,3 +63,6 @@ impl Signer {
         Ok(SECP256K1.sign_ecdsa_recoverable(&Message::from_digest(hash), secret))
     }
 }
+
+#[cfg(test)]
+mod tests;
