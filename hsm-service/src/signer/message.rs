@@ -69,3 +69,6 @@ impl Signer {
         Ok(zbase32::encode_full_bytes(&bytes))
     }
 }
+
+#[cfg(test)]
+mod tests;
