@@ -58,10 +58,10 @@ impl ExplicitKeys {
 
 impl fmt::Debug for ExplicitKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let node_ids: Vec<PublicKey> = self
+        let node_ids: Vec<String> = self
             .nodes
             .iter()
-            .map(|secret| PublicKey::from_secret_key(SECP256K1, secret))
+            .map(|secret| PublicKey::from_secret_key(SECP256K1, secret).to_string())
             .collect();
         f.debug_struct("ExplicitKeys")
             .field("node_ids", &node_ids)

@@ -58,7 +58,15 @@ pub struct Signer {
 impl fmt::Debug for Signer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Signer")
-            .field("node_ids", &self.nodes.keys().collect::<Vec<_>>())
+            // Display form: the compressed hex node ids operators know.
+            .field(
+                "node_ids",
+                &self
+                    .nodes
+                    .keys()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
