@@ -136,7 +136,8 @@ impl Signer {
         Ok(self.channel_secrets(id)?.shachain_seed)
     }
 
-    fn node_secret(&self, node_id: &PublicKey) -> Result<&SecretKey, SignerError> {
+    /// The key of a node we serve (for the signing code of this crate only).
+    pub(crate) fn node_secret(&self, node_id: &PublicKey) -> Result<&SecretKey, SignerError> {
         self.nodes
             .get(node_id)
             .ok_or(SignerError::UnknownNode { node_id: *node_id })

@@ -45,8 +45,9 @@ pub fn five_bit_to_bytes(data_5bit: &[u8]) -> Result<Vec<u8>, SignerError> {
 }
 
 impl Signer {
-    /// Signs an invoice for `node_id`: `hrp` is the human-readable part (`lnbc2500u`...),
-    /// `data_5bit` the data part without signature and checksum, one 5-bit value per element.
+    /// Signs an invoice for `node_id`: `hrp` is the human-readable part as it will appear in the
+    /// invoice (lowercase, `lnbc2500u`...; the hash covers its exact bytes), `data_5bit` the
+    /// data part without signature and checksum, one 5-bit value per element.
     pub fn sign_invoice(
         &self,
         node_id: &PublicKey,

@@ -452,3 +452,44 @@ fn channel_announcement_refusals() {
         Err(SignerError::UnknownNode { node_id: peer })
     );
 }
+
+fn arb_pubkey() -> impl Strategy<Value = PublicKey> {
+    // [0xff; 32] is above the group order.
+    (1u8..=254).prop_map(|b| public(&secret(b)))
+}
+
+proptest! {
+    /// Whatever keys an announcement names, signing either succeeds with signatures that verify
+    /// or is a typed refusal; it never panics.
+    #[test]
+    fn channel_announcement_with_any_keys_is_signed_or_refused(
+        node_1 in arb_pubkey(), node_2 in arb_pubkey(),
+        key_1 in arb_pubkey(), key_2 in arb_pubkey(),
+        include_ours in any::<bool>(),
+        db_id in 0u64..3,
+    ) {
+        let TwoNodes { signer, ours, peer, .. } = two_nodes();
+        let channel = ChannelKeyId { node_id: ours, peer_id: peer, channel_db_id: db_id };
+        let mut announcement = channel_announcement(node_1, key_1, node_2, key_2);
+        if include_ours {
+            let funding = signer.channel_public_keys(&ChannelKeyId { channel_db_id: 0, ..channel }).unwrap().funding_pubkey;
+            announcement = channel_announcement(ours, funding, peer, key_2);
+        }
+        match signer.sign_channel_announcement(&channel, &announcement) {
+            Ok(sigs) => {
+                let message = lnfleet_wire::gossip::AnnouncementSignatures {
+                    channel_id: ChannelId([0; 32]),
+                    short_channel_id: announcement.short_channel_id,
+                    node_signature: sigs.node_signature,
+                    bitcoin_signature: sigs.bitcoin_signature,
+                };
+                let funding = signer.channel_public_keys(&channel).unwrap().funding_pubkey;
+                prop_assert_eq!(message.verify(&announcement.signed_hash(), &ours, &funding, sigs.side), Ok(()));
+            }
+            Err(SignerError::NotOurChannel { .. })
+            | Err(SignerError::FundingKeyMismatch)
+            | Err(SignerError::InvalidInput { .. }) => {}
+            Err(other) => prop_assert!(false, "unexpected refusal {other}"),
+        }
+    }
+}
