@@ -15,7 +15,8 @@
 //! request id with the same payload is a [`Verdict::Duplicate`] (an idempotent retry: the HSM
 //! answers with what it answered before), the same id with another payload is refused. It is
 //! per HSM replica and forgets on restart; the durable idempotency store that survives both is
-//! the HSM's own (hsm-service), keyed by `(client id, request id)`. Timestamps are wall-clock
+//! the HSM's own (hsm-service), keyed by `(client id, request id)`; it must keep final answers
+//! only, never a `Transient` one, or a retry would get the same transient failure. Timestamps are wall-clock
 //! milliseconds because they are compared across machines.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};

@@ -23,7 +23,9 @@ use crate::redis::ConnectionManager;
 pub struct HsmClientConfig {
     /// How long one attempt waits for its reply.
     pub timeout: Duration,
-    /// Further attempts after a transient failure (HSM `Transient`, or Redis unreachable).
+    /// Further attempts after a transient failure (HSM `Transient`, or the Redis connection
+    /// failing), each with the same request id. A timeout is not retried: the caller's time
+    /// budget is spent, and it may [`HsmClient::call_with_id`] again with the same id.
     pub retries: u32,
     /// Pause before retry n is `n * retry_backoff`.
     pub retry_backoff: Duration,
@@ -463,5 +465,62 @@ impl StaticKeyEcdh for BlockingEcdh {
                     reason: error.to_string(),
                 },
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unexpected_response_is_reported_without_its_contents() {
+        let error = unexpected(
+            "node_info",
+            &HsmResponse::Ecdh {
+                shared_secret: [0xaa; 32],
+            },
+        );
+        let printed = error.to_string();
+        assert_eq!(
+            printed,
+            "hsm protocol violation: node_info answered with Ecdh"
+        );
+    }
+
+    #[test]
+    fn only_transient_hsm_errors_and_dropped_connections_are_retried() {
+        let transient = HsmClientError::Hsm(HsmError::Transient {
+            reason: "busy".into(),
+        });
+        assert!(transient.is_retryable());
+        let policy = HsmClientError::Hsm(HsmError::PolicyReject { rule: "r".into() });
+        assert!(!policy.is_retryable());
+        assert_eq!(policy.kind(), "policy_reject");
+        assert!(!HsmClientError::Timeout(Duration::from_secs(1)).is_retryable());
+        let dropped = HsmClientError::Redis(RedisError::from((
+            ::redis::ErrorKind::IoError,
+            "connection reset",
+        )));
+        assert!(dropped.is_retryable());
+    }
+
+    #[test]
+    fn metrics_register_once_per_registry() {
+        let registry = Registry::new();
+        let metrics = HsmClientMetrics::register(&registry).unwrap();
+        metrics.observe("ecdh", "ok", Duration::from_millis(3));
+        let names: Vec<_> = registry
+            .gather()
+            .iter()
+            .map(|family| family.name().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "lnfleet_hsm_client_request_duration_seconds",
+                "lnfleet_hsm_client_requests_total"
+            ]
+        );
+        assert!(HsmClientMetrics::register(&registry).is_err());
     }
 }

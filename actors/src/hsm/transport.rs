@@ -244,10 +244,8 @@ impl ReplyWaiter {
         let mut conn = match self.idle.lock().await.pop() {
             Some(conn) => conn,
             None => {
-                // The BLPOP itself ends the wait; the response timeout only catches a dead link.
-                let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Duration::from_secs(2))
-                    .set_response_timeout(timeout + Duration::from_secs(2));
+                let config =
+                    AsyncConnectionConfig::new().set_connection_timeout(Duration::from_secs(2));
                 self.client
                     .get_multiplexed_async_connection_with_config(&config)
                     .await?
@@ -255,11 +253,15 @@ impl ReplyWaiter {
         };
         // BLPOP's timeout is in seconds with decimals (Redis >= 6); 0 would mean forever.
         let seconds = timeout.as_secs_f64().max(0.001);
-        let popped: Option<(String, Vec<u8>)> = ::redis::cmd("BLPOP")
-            .arg(reply_key(client_id, request_id))
-            .arg(seconds)
-            .query_async(&mut conn)
-            .await?;
+        let mut blpop = ::redis::cmd("BLPOP");
+        blpop.arg(reply_key(client_id, request_id)).arg(seconds);
+        let blpop = blpop.query_async::<Option<(String, Vec<u8>)>>(&mut conn);
+        // BLPOP ends the wait itself; the outer bound only catches a link that went silent.
+        let popped = tokio::time::timeout(timeout + DEAD_LINK_GRACE, blpop)
+            .await
+            .map_err(|_| {
+                RedisError::from((::redis::ErrorKind::IoError, "redis stopped answering BLPOP"))
+            })??;
         // Only a connection that answered goes back to the pool.
         let mut idle = self.idle.lock().await;
         if idle.len() < self.max_idle {
@@ -269,6 +271,25 @@ impl ReplyWaiter {
     }
 }
 
+/// How long past its own timeout a `BLPOP` may take before its connection is presumed dead.
+const DEAD_LINK_GRACE: Duration = Duration::from_secs(2);
+
 fn duration_ms(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_keys_name_the_client_and_the_request_in_hex() {
+        let mut request_id = [0u8; 16];
+        request_id[0] = 0xab;
+        request_id[15] = 0x01;
+        assert_eq!(
+            reply_key("edge-0", &request_id),
+            "hsm:reply:edge-0:ab000000000000000000000000000001"
+        );
+    }
 }
