@@ -319,6 +319,31 @@ impl AuthError {
     }
 }
 
+/// `lnfleet_hsm_auth_refusals_total{reason}`: requests the HSM refused before looking at them,
+/// by [`AuthError::kind`]. For hsm-service to register and feed.
+#[derive(Debug, Clone)]
+pub struct AuthMetrics {
+    refusals: prometheus::IntCounterVec,
+}
+
+impl AuthMetrics {
+    pub fn register(registry: &prometheus::Registry) -> Result<Self, prometheus::Error> {
+        let refusals = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "lnfleet_hsm_auth_refusals_total",
+                "HSM requests refused by authentication or authorization, by reason",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(refusals.clone()))?;
+        Ok(AuthMetrics { refusals })
+    }
+
+    pub fn record(&self, error: &AuthError) {
+        self.refusals.with_label_values(&[error.kind()]).inc();
+    }
+}
+
 /// A request that passed every check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizedRequest {

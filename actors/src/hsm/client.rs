@@ -12,8 +12,8 @@ use tokio::runtime::Handle;
 
 use super::auth::{self, ClientCredential, ReplyError};
 use super::contract::{
-    ChannelBasepoints, ChannelRef, HsmError, HsmRequest, HsmResponse, KeyError, PublicKeyBytes,
-    RecoverableSignatureBytes, SignatureBytes,
+    ChannelBasepoints, ChannelRef, HsmError, HsmRequest, HsmResponse, HtlcInfo, HtlcTransaction,
+    KeyError, PublicKeyBytes, RecoverableSignatureBytes, SignatureBytes,
 };
 use super::transport::{self, ReplyWaiter};
 use crate::contracts;
@@ -391,6 +391,136 @@ impl HsmClient {
             HsmResponse::PerCommitmentPoint { point } => Ok(point.to_public_key()?),
             other => Err(unexpected("get_per_commitment_point", &other)),
         }
+    }
+
+    /// `(node signature, bitcoin signature)` to send in `announcement_signatures`.
+    pub async fn sign_announcement_signatures(
+        &self,
+        channel: ChannelRef,
+        message: Vec<u8>,
+    ) -> Result<(SignatureBytes, SignatureBytes), HsmClientError> {
+        let request = HsmRequest::SignAnnouncementSignatures {
+            node_id: channel.node_id,
+            channel,
+            message,
+        };
+        match self.call(request).await? {
+            HsmResponse::AnnouncementSignatures {
+                node_signature,
+                bitcoin_signature,
+            } => Ok((node_signature, bitcoin_signature)),
+            other => Err(unexpected("sign_announcement_signatures", &other)),
+        }
+    }
+
+    /// Hands the peer's signatures on our new commitment to the HSM; answers the revoked
+    /// commitment's secret and the next per-commitment point, for `revoke_and_ack`.
+    pub async fn validate_commitment_and_revoke(
+        &self,
+        channel: ChannelRef,
+        commitment_number: u64,
+        commitment_tx: Vec<u8>,
+        counterparty_signature: SignatureBytes,
+        htlc_signatures: Vec<SignatureBytes>,
+    ) -> Result<([u8; 32], PublicKey), HsmClientError> {
+        let request = HsmRequest::ValidateCommitmentAndRevoke {
+            channel,
+            commitment_number,
+            commitment_tx,
+            counterparty_signature,
+            htlc_signatures,
+        };
+        match self.call(request).await? {
+            HsmResponse::Revoked {
+                old_secret,
+                next_per_commitment_point,
+            } => Ok((old_secret, next_per_commitment_point.to_public_key()?)),
+            other => Err(unexpected("validate_commitment_and_revoke", &other)),
+        }
+    }
+
+    /// Signatures for the peer's commitment and its HTLC transactions, for `commitment_signed`.
+    pub async fn sign_counterparty_commitment(
+        &self,
+        channel: ChannelRef,
+        commitment_number: u64,
+        commitment_tx: Vec<u8>,
+        per_commitment_point: &PublicKey,
+        feerate_per_kw: u32,
+        htlcs: Vec<HtlcInfo>,
+    ) -> Result<(SignatureBytes, Vec<SignatureBytes>), HsmClientError> {
+        let request = HsmRequest::SignCounterpartyCommitment {
+            channel,
+            commitment_number,
+            commitment_tx,
+            per_commitment_point: per_commitment_point.into(),
+            feerate_per_kw,
+            htlcs,
+        };
+        match self.call(request).await? {
+            HsmResponse::CommitmentSignatures {
+                commitment_signature,
+                htlc_signatures,
+            } => Ok((commitment_signature, htlc_signatures)),
+            other => Err(unexpected("sign_counterparty_commitment", &other)),
+        }
+    }
+
+    /// Our signature on our own latest commitment, to broadcast it.
+    pub async fn sign_holder_commitment(
+        &self,
+        channel: ChannelRef,
+        commitment_number: u64,
+        commitment_tx: Vec<u8>,
+    ) -> Result<SignatureBytes, HsmClientError> {
+        let request = HsmRequest::SignHolderCommitment {
+            channel,
+            commitment_number,
+            commitment_tx,
+        };
+        self.single_signature("sign_holder_commitment", request)
+            .await
+    }
+
+    /// Signatures for our second-stage HTLC transactions, in the order given.
+    pub async fn sign_htlc_transactions(
+        &self,
+        channel: ChannelRef,
+        commitment_number: u64,
+        per_commitment_point: &PublicKey,
+        htlc_txs: Vec<HtlcTransaction>,
+    ) -> Result<Vec<SignatureBytes>, HsmClientError> {
+        let expected = htlc_txs.len();
+        let request = HsmRequest::SignHtlcTransactions {
+            channel,
+            commitment_number,
+            per_commitment_point: per_commitment_point.into(),
+            htlc_txs,
+        };
+        match self.call(request).await? {
+            HsmResponse::Signatures { signatures } if signatures.len() == expected => {
+                Ok(signatures)
+            }
+            other => Err(unexpected("sign_htlc_transactions", &other)),
+        }
+    }
+
+    pub async fn sign_mutual_close(
+        &self,
+        channel: ChannelRef,
+        tx: Vec<u8>,
+        funding_amount_sat: u64,
+        counterparty_script: Vec<u8>,
+        holder_script: Vec<u8>,
+    ) -> Result<SignatureBytes, HsmClientError> {
+        let request = HsmRequest::SignMutualClose {
+            channel,
+            tx,
+            funding_amount_sat,
+            counterparty_script,
+            holder_script,
+        };
+        self.single_signature("sign_mutual_close", request).await
     }
 
     async fn single_signature(

@@ -237,3 +237,66 @@ fn debug_output_never_shows_the_key() {
     assert!(!printed.contains("238"), "{printed}");
     assert!(!printed.to_lowercase().contains("eeee"), "{printed}");
 }
+
+#[test]
+fn refusals_are_counted_by_reason() {
+    let registry = prometheus::Registry::new();
+    let metrics = AuthMetrics::register(&registry).unwrap();
+    let auth = authenticator();
+    let stranger = ClientCredential::new("edge-9", [7; 32]).unwrap();
+    for envelope in [
+        sealed(&stranger, 1, NOW, &HsmRequest::NodeInfo),
+        sealed(&stranger, 2, NOW, &HsmRequest::NodeInfo),
+        vec![0xff],
+    ] {
+        metrics.record(&auth.verify_at(&envelope, NOW).unwrap_err());
+    }
+    let family = registry.gather();
+    let counts: Vec<(String, u64)> = family[0]
+        .get_metric()
+        .iter()
+        .map(|metric| {
+            (
+                metric.get_label()[0].value().to_owned(),
+                metric.get_counter().value() as u64,
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("malformed_envelope".to_owned(), 1),
+            ("unknown_client".to_owned(), 2)
+        ]
+    );
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn sealed_requests_verify_and_any_flipped_byte_is_refused(
+            id in any::<[u8; 16]>(),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let request = HsmRequest::Ecdh {
+                node_id: crate::hsm::contract::PublicKeyBytes([2; 33]),
+                point: crate::hsm::contract::PublicKeyBytes([3; 33]),
+            };
+            let mut bytes = encode(&edge().seal_request(id, NOW, encode(&request)));
+            prop_assert!(authenticator().verify_at(&bytes, NOW).is_ok());
+            let at = flip.index(bytes.len());
+            bytes[at] ^= 0x01;
+            prop_assert!(authenticator().verify_at(&bytes, NOW).is_err());
+        }
+
+        #[test]
+        fn garbage_envelopes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = authenticator().verify_at(&bytes, NOW);
+            let _ = edge().open_reply(&bytes, [0; 16]);
+        }
+    }
+}
