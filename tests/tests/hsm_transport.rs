@@ -466,3 +466,22 @@ async fn a_bolt8_handshake_completes_with_the_static_key_in_the_hsm() {
     assert_eq!(done.remote_node_id, peer.node_id());
     task.abort();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_nobody_collects_expires() {
+    let server = RedisServer::start().unwrap();
+    let mut conn = lnredis::connect(&server.url(), 20).await.unwrap();
+    let mut stream = RequestStream::open(conn.clone(), Duration::from_secs(7))
+        .await
+        .unwrap();
+    // Opening twice (a second replica) is fine: BUSYGROUP is ignored.
+    RequestStream::open(conn.clone(), REPLY_TTL).await.unwrap();
+    stream.reply("edge-0", &[1; 16], b"late").await.unwrap();
+    let key = lnfleet_actors::hsm::transport::reply_key("edge-0", &[1; 16]);
+    let ttl_ms: i64 = redis::cmd("PTTL")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!((1..=7_000).contains(&ttl_ms), "ttl {ttl_ms}");
+}
