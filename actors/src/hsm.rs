@@ -17,7 +17,10 @@ pub mod client;
 pub mod contract;
 pub mod transport;
 
-pub use auth::{AuthError, Authenticator, ClientCredential, Verdict};
+pub use auth::{AuthConfig, AuthError, AuthMetrics, Authenticator, ClientCredential, Verdict};
 pub use client::{BlockingEcdh, HsmClient, HsmClientConfig, HsmClientError, HsmClientMetrics};
-pub use contract::{HsmError, HsmReply, HsmRequest, HsmResponse, Permission};
-pub use transport::RequestStream;
+pub use contract::{
+    ChannelRef, HsmError, HsmReply, HsmRequest, HsmResponse, Permission, PublicKeyBytes,
+    RecoverableSignatureBytes, SignatureBytes,
+};
+pub use transport::{RequestStream, StreamEntry};

@@ -24,7 +24,7 @@ pub mod message;
 mod tests;
 
 pub use gossip::ChannelAnnouncementSignatures;
-pub use message::{verify_message, MessageError};
+pub use message::{encode_signed_message, verify_message, MessageError};
 
 /// Why the signer refused a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,4 +8,5 @@
 
 pub mod cluster;
 pub mod harness;
+pub mod hsm;
 pub mod peer;

@@ -305,13 +305,10 @@ impl HsmClient {
 
     pub async fn sign_channel_update(
         &self,
-        node_id: &PublicKey,
+        channel: ChannelRef,
         message: Vec<u8>,
     ) -> Result<SignatureBytes, HsmClientError> {
-        let request = HsmRequest::SignChannelUpdate {
-            node_id: node_id.into(),
-            message,
-        };
+        let request = HsmRequest::SignChannelUpdate { channel, message };
         self.single_signature("sign_channel_update", request).await
     }
 

@@ -189,9 +189,10 @@ pub enum HsmRequest {
         node_id: PublicKeyBytes,
         message: Vec<u8>,
     },
-    /// Sign an encoded `channel_update` for one of our channels.
+    /// Sign an encoded `channel_update` for one of our channels (the channel names our node and
+    /// the peer, so the HSM can check the direction bit is our side).
     SignChannelUpdate {
-        node_id: PublicKeyBytes,
+        channel: ChannelRef,
         message: Vec<u8>,
     },
     /// Node and bitcoin signatures for an encoded `channel_announcement`.

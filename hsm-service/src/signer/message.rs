@@ -58,16 +58,32 @@ pub fn verify_message(message: &[u8], zbase: &str) -> Result<PublicKey, MessageE
 impl Signer {
     /// `signmessage`: zbase32 of the recoverable signature of `message` by `node_id`.
     pub fn sign_message(&self, node_id: &PublicKey, message: &[u8]) -> Result<String, SignerError> {
-        let secret = self.node_secret(node_id)?;
-        let signature =
-            SECP256K1.sign_ecdsa_recoverable(&Message::from_digest(message_hash(message)), secret);
-        let (recovery_id, compact) = signature.serialize_compact();
-        let mut bytes = Vec::with_capacity(65);
-        // `to_i32` is 0..=3, so the header is 31..=34.
-        bytes.push(HEADER_BASE + recovery_id.to_i32() as u8);
-        bytes.extend_from_slice(&compact);
-        Ok(zbase32::encode_full_bytes(&bytes))
+        Ok(encode_signed_message(
+            &self.sign_message_recoverable(node_id, message)?,
+        ))
     }
+
+    /// The recoverable signature behind [`sign_message`](Self::sign_message), as the HSM
+    /// contract carries it.
+    pub fn sign_message_recoverable(
+        &self,
+        node_id: &PublicKey,
+        message: &[u8],
+    ) -> Result<RecoverableSignature, SignerError> {
+        let secret = self.node_secret(node_id)?;
+        Ok(SECP256K1.sign_ecdsa_recoverable(&Message::from_digest(message_hash(message)), secret))
+    }
+}
+
+/// Core Lightning's `signmessage` text form: zbase32 of `31 + recovery id` and the compact
+/// signature.
+pub fn encode_signed_message(signature: &RecoverableSignature) -> String {
+    let (recovery_id, compact) = signature.serialize_compact();
+    let mut bytes = Vec::with_capacity(65);
+    // `to_i32` is 0..=3, so the header is 31..=34.
+    bytes.push(HEADER_BASE + recovery_id.to_i32() as u8);
+    bytes.extend_from_slice(&compact);
+    zbase32::encode_full_bytes(&bytes)
 }
 
 #[cfg(test)]

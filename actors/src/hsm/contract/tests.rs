@@ -38,7 +38,7 @@ fn every_request() -> Vec<HsmRequest> {
             message: vec![1, 1, 0, 0],
         },
         HsmRequest::SignChannelUpdate {
-            node_id: key(1),
+            channel: channel(),
             message: vec![1, 2, 3],
         },
         HsmRequest::SignChannelAnnouncement {
@@ -284,8 +284,8 @@ fn arb_request() -> impl Strategy<Value = HsmRequest> {
     prop_oneof![
         Just(HsmRequest::NodeInfo),
         (arb_key(), arb_key()).prop_map(|(node_id, point)| HsmRequest::Ecdh { node_id, point }),
-        (arb_key(), bytes())
-            .prop_map(|(node_id, message)| HsmRequest::SignChannelUpdate { node_id, message }),
+        (arb_channel(), bytes())
+            .prop_map(|(channel, message)| HsmRequest::SignChannelUpdate { channel, message }),
         (arb_key(), arb_channel(), bytes()).prop_map(|(node_id, channel, message)| {
             HsmRequest::SignChannelAnnouncement {
                 node_id,

@@ -1,0 +1,176 @@
+//! From a typed [`HsmRequest`] to the [`Signer`] call that answers it, and from the signer's
+//! refusals to the contract's typed [`HsmError`]s.
+//!
+//! Channel operations (keys, commitments, closes) need the validating policy and its durable
+//! state; until a [`ChannelOperations`] is plugged in they are refused with a typed error.
+
+use lnfleet_actors::hsm::{
+    ChannelRef, HsmError, HsmRequest, HsmResponse, PublicKeyBytes, RecoverableSignatureBytes,
+    SignatureBytes,
+};
+use lnfleet_wire::gossip::{ChannelAnnouncement, ChannelUpdate, NodeAnnouncement};
+use lnfleet_wire::{ChannelId, WireMessage};
+use secp256k1::PublicKey;
+
+use crate::derivation::ChannelKeyId;
+use crate::key_source::KeyError;
+use crate::signer::{Signer, SignerError};
+
+/// The channel half of the HSM (policy + durable state), answering channel requests.
+pub trait ChannelOperations: Send + Sync {
+    fn handle(&self, request: &HsmRequest) -> Result<HsmResponse, HsmError>;
+}
+
+/// Answers one authorised request.
+pub fn dispatch(
+    signer: &Signer,
+    channels: Option<&dyn ChannelOperations>,
+    request: &HsmRequest,
+) -> Result<HsmResponse, HsmError> {
+    match request {
+        HsmRequest::NodeInfo => Ok(HsmResponse::NodeInfo {
+            node_ids: signer.node_ids().iter().map(PublicKeyBytes::from).collect(),
+        }),
+        HsmRequest::Ecdh { node_id, point } => {
+            let shared_secret = signer
+                .ecdh_bytes(&key(node_id, "node_id")?, point.as_bytes())
+                .map_err(refusal)?;
+            Ok(HsmResponse::Ecdh { shared_secret })
+        }
+        HsmRequest::SignNodeAnnouncement { node_id, message } => {
+            let announcement: NodeAnnouncement = decode(message, "node_announcement")?;
+            if announcement.node_id != key(node_id, "node_id")? {
+                return Err(reject("node_announcement_node_id"));
+            }
+            let signature = signer
+                .sign_node_announcement(&announcement)
+                .map_err(refusal)?;
+            Ok(single(signature))
+        }
+        HsmRequest::SignChannelUpdate { channel, message } => {
+            let update: ChannelUpdate = decode(message, "channel_update")?;
+            let id = channel_key_id(channel)?;
+            let signature = signer
+                .sign_channel_update(&id.node_id, &id.peer_id, &update)
+                .map_err(refusal)?;
+            Ok(single(signature))
+        }
+        HsmRequest::SignChannelAnnouncement {
+            node_id,
+            channel,
+            message,
+        } => {
+            let announcement: ChannelAnnouncement = decode(message, "channel_announcement")?;
+            let id = channel_key_id(channel)?;
+            if id.node_id != key(node_id, "node_id")? {
+                return Err(reject("channel_announcement_node_id"));
+            }
+            let sigs = signer
+                .sign_channel_announcement(&id, &announcement)
+                .map_err(refusal)?;
+            Ok(HsmResponse::AnnouncementSignatures {
+                node_signature: sigs.node_signature.into(),
+                bitcoin_signature: sigs.bitcoin_signature.into(),
+            })
+        }
+        HsmRequest::SignAnnouncementSignatures {
+            node_id,
+            channel,
+            message,
+        } => {
+            let announcement: ChannelAnnouncement = decode(message, "channel_announcement")?;
+            let id = channel_key_id(channel)?;
+            if id.node_id != key(node_id, "node_id")? {
+                return Err(reject("channel_announcement_node_id"));
+            }
+            // The channel id is not signed; the caller fills it into its own message.
+            let signed = signer
+                .announcement_signatures(&id, ChannelId([0; 32]), &announcement)
+                .map_err(refusal)?;
+            Ok(HsmResponse::AnnouncementSignatures {
+                node_signature: signed.node_signature.into(),
+                bitcoin_signature: signed.bitcoin_signature.into(),
+            })
+        }
+        HsmRequest::SignInvoice {
+            node_id,
+            hrp,
+            data_5bit,
+        } => {
+            let signature = signer
+                .sign_invoice(&key(node_id, "node_id")?, hrp, data_5bit)
+                .map_err(refusal)?;
+            Ok(HsmResponse::RecoverableSignature {
+                signature: RecoverableSignatureBytes::from(&signature),
+            })
+        }
+        HsmRequest::SignMessage { node_id, message } => {
+            let signature = signer
+                .sign_message_recoverable(&key(node_id, "node_id")?, message)
+                .map_err(refusal)?;
+            Ok(HsmResponse::RecoverableSignature {
+                signature: RecoverableSignatureBytes::from(&signature),
+            })
+        }
+        HsmRequest::NewChannel { .. }
+        | HsmRequest::GetPerCommitmentPoint { .. }
+        | HsmRequest::ValidateCommitmentAndRevoke { .. }
+        | HsmRequest::SignCounterpartyCommitment { .. }
+        | HsmRequest::SignHolderCommitment { .. }
+        | HsmRequest::SignHtlcTransactions { .. }
+        | HsmRequest::SignMutualClose { .. } => match channels {
+            Some(channels) => channels.handle(request),
+            None => Err(HsmError::Fatal {
+                reason: "this hsm serves no channel operations".into(),
+            }),
+        },
+    }
+}
+
+fn single(signature: secp256k1::ecdsa::Signature) -> HsmResponse {
+    HsmResponse::Signature {
+        signature: SignatureBytes::from(signature),
+    }
+}
+
+fn reject(rule: &str) -> HsmError {
+    HsmError::PolicyReject { rule: rule.into() }
+}
+
+fn invalid(what: &str) -> HsmError {
+    HsmError::Fatal {
+        reason: format!("invalid request: {what}"),
+    }
+}
+
+fn key(bytes: &PublicKeyBytes, what: &str) -> Result<PublicKey, HsmError> {
+    bytes
+        .to_public_key()
+        .map_err(|_| invalid(&format!("{what} is not a public key")))
+}
+
+/// The channel named by a request, as the key derivation indexes it.
+pub fn channel_key_id(channel: &ChannelRef) -> Result<ChannelKeyId, HsmError> {
+    Ok(ChannelKeyId {
+        node_id: key(&channel.node_id, "channel node_id")?,
+        peer_id: key(&channel.peer_id, "channel peer_id")?,
+        channel_db_id: channel.channel_db_id,
+    })
+}
+
+fn decode<M: WireMessage>(bytes: &[u8], what: &str) -> Result<M, HsmError> {
+    M::decode(bytes).map_err(|error| invalid(&format!("{what}: {error}")))
+}
+
+/// The contract's view of a signer refusal. Every policy-like refusal names its rule.
+pub fn refusal(error: SignerError) -> HsmError {
+    match error {
+        SignerError::UnknownNode { .. } => reject("node_not_served"),
+        SignerError::NotOurChannel { .. } => reject("not_our_channel"),
+        SignerError::FundingKeyMismatch => reject("funding_key_mismatch"),
+        SignerError::WrongDirection { .. } => reject("channel_update_direction"),
+        SignerError::Key(KeyError::UnknownChannel(_)) => reject("unknown_channel"),
+        SignerError::Key(KeyError::UnknownNodeIndex { .. }) => reject("node_not_served"),
+        SignerError::InvalidInput { what } => invalid(what),
+    }
+}

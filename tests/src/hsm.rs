@@ -1,0 +1,111 @@
+//! An hsm-service replica started in-process (the same library the binary runs), for the local
+//! cluster and the cross-service tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use lnfleet_actors::hsm::{AuthConfig, Authenticator, ClientCredential};
+use lnfleet_actors::telemetry::{serve, Metrics, Readiness, TelemetryServer};
+use lnfleet_hsm::config::{register_clients, ClientEntry};
+use lnfleet_hsm::service::{HsmMetrics, HsmService, StreamConfig};
+use lnfleet_hsm::{KeySource, Seed, Signer};
+use secp256k1::PublicKey;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// A client the replica knows, with its permission names as in the registry file.
+pub struct HsmClientSpec {
+    pub credential: ClientCredential,
+    pub key: [u8; 32],
+    pub permissions: Vec<&'static str>,
+}
+
+impl HsmClientSpec {
+    /// A client with a random key.
+    pub fn new(id: &str, permissions: &[&'static str]) -> Self {
+        let key: [u8; 32] = secp256k1::rand::random();
+        HsmClientSpec {
+            credential: ClientCredential::new(id, key).expect("valid client id"),
+            key,
+            permissions: permissions.to_vec(),
+        }
+    }
+}
+
+/// A running replica; dropping it stops the stream loop and the telemetry server.
+pub struct RunningHsm {
+    pub node_ids: Vec<PublicKey>,
+    pub telemetry_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    _telemetry: TelemetryServer,
+}
+
+impl RunningHsm {
+    pub async fn start(
+        redis_url: &str,
+        consumer: &str,
+        seed: &[u8],
+        node_indices: &[u32],
+        clients: &[&HsmClientSpec],
+    ) -> anyhow::Result<Self> {
+        let signer = Signer::new(
+            KeySource::Derived(Seed::from_bytes(seed)?),
+            node_indices.iter().copied(),
+        )?;
+        let mut auth = Authenticator::new(AuthConfig::default());
+        let entries = clients
+            .iter()
+            .map(|client| ClientEntry {
+                id: client.credential.client_id().to_owned(),
+                key_hex: hex::encode(client.key),
+                permissions: client.permissions.iter().map(|p| p.to_string()).collect(),
+            })
+            .collect();
+        register_clients(entries, &mut auth)?;
+        let metrics = Metrics::new("hsm")?;
+        let readiness = Readiness::new();
+        let redis_ready = readiness.declare("redis");
+        let hsm_metrics = HsmMetrics::register(&metrics)?;
+        let telemetry = serve("127.0.0.1:0".parse()?, metrics, readiness)?;
+        let node_ids = signer.node_ids();
+        let service = Arc::new(HsmService::new(Arc::new(signer), None, auth, hsm_metrics));
+        let (stop, stopped) = watch::channel(false);
+        let config = StreamConfig::new(redis_url, consumer);
+        let task = tokio::spawn(service.run(config, redis_ready, stopped));
+        Ok(RunningHsm {
+            node_ids,
+            telemetry_addr: telemetry.local_addr(),
+            stop,
+            task,
+            _telemetry: telemetry,
+        })
+    }
+}
+
+impl Drop for RunningHsm {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.task.abort();
+    }
+}
+
+/// A plain HTTP/1.1 GET on loopback; returns (status, body).
+pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
