@@ -11,13 +11,16 @@ use lnfleet_actors::{redis as lnredis, topics};
 use lnfleet_wire::bolt1::{Init, Ping};
 use lnfleet_wire::features::Features;
 use lnfleet_wire::message::Message;
-use lnfleet_wire::noise::{LocalStaticKey, StaticKeyEcdh};
+use lnfleet_wire::noise::LocalStaticKey;
 use lnfleet_wire::ChainHash;
 use secp256k1::{PublicKey, SecretKey};
 use tokio::task::JoinHandle;
 
+use lnfleet_actors::hsm::{HsmClient, HsmClientConfig, HsmClientMetrics};
+
 use crate::harness::{free_port, KafkaBroker, RedisServer};
-use crate::peer::{run_loopback_node, PeerConnection, SessionConfig};
+use crate::hsm::{http_get, HsmClientSpec, RunningHsm};
+use crate::peer::{run_loopback_node, HsmNodeKey, PeerConnection, SessionConfig};
 
 /// Ports to use; 0 picks a free one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -35,6 +38,7 @@ fn port_or_free(port: u16) -> anyhow::Result<u16> {
 pub struct Cluster {
     pub redis: RedisServer,
     pub broker: KafkaBroker,
+    pub hsm: RunningHsm,
     pub node_id: PublicKey,
     pub node_addr: SocketAddr,
     node: JoinHandle<std::io::Result<()>>,
@@ -55,17 +59,35 @@ impl Cluster {
         kafka::ensure_topics(&config, &topics::ALL).await?;
         tracing::info!(count = topics::ALL.len(), "kafka topics ready");
 
+        // The HSM holds the node key; the BOLT 8 node asks it for the handshake's ECDH.
+        let hsm_seed: [u8; 32] = secp256k1::rand::random();
+        let edge = HsmClientSpec::new("loopback-edge", &["node_info", "ecdh"]);
+        let hsm = RunningHsm::start(&redis.url(), "hsm-0", &hsm_seed, &[0], &[&edge]).await?;
+        let node_id = *hsm
+            .node_ids
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("hsm serves no node"))?;
+        tracing::info!(%node_id, telemetry = %hsm.telemetry_addr, "hsm-service started");
+        let registry = prometheus::Registry::new();
+        let client = HsmClient::connect(
+            &redis.url(),
+            edge.credential.clone(),
+            HsmClientConfig::default(),
+            HsmClientMetrics::register(&registry)?,
+        )
+        .await?;
+        let key = HsmNodeKey { client, node_id };
+
         let node_port = port_or_free(ports.node)?;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", node_port)).await?;
         let node_addr = listener.local_addr()?;
-        let key = LocalStaticKey::new(SecretKey::new(&mut secp256k1::rand::thread_rng()));
-        let node_id = key.node_id();
         let node = tokio::spawn(run_loopback_node(listener, key, SessionConfig::default()));
         tracing::info!(%node_id, %node_addr, "loopback bolt 8 node listening");
 
         Ok(Cluster {
             redis,
             broker,
+            hsm,
             node_id,
             node_addr,
             node,
@@ -87,10 +109,14 @@ impl Cluster {
             topics::ALL.map(|t| t.name).join(", ")
         ));
         out.push_str(&format!(
-            "bolt 8 node    {}@{} (loopback node, regtest; try pyln-proto or lightning-cli connect)\n",
+            "hsm-service    stream hsm:requests on that redis, node {}, metrics http://{}/metrics \
+             (development seed, random per run; no channel operations yet)\n",
+            self.node_id, self.hsm.telemetry_addr
+        ));
+        out.push_str(&format!(
+            "bolt 8 node    {}@{} (loopback node, regtest; its handshake ECDH is done by the hsm)\n",
             self.node_id, self.node_addr
         ));
-        out.push_str("hsm-service    not built yet (issue 3)\n");
         out.push_str("gossip-service not built yet (issue 4: mainnet graph, getroute)\n");
         out.push_str(
             "edge nodes     not built yet (issue 5: two edges serving one virtual node)\n",
@@ -128,6 +154,10 @@ impl Cluster {
         }
         tracing::info!("check: a record went through every kafka topic");
 
+        let (status, body) = http_get(self.hsm.telemetry_addr, "/readyz").await?;
+        anyhow::ensure!(status == 200, "hsm not ready: {body}");
+        tracing::info!("check: hsm-service is ready");
+
         let key = LocalStaticKey::new(SecretKey::new(&mut secp256k1::rand::thread_rng()));
         let limit = Duration::from_secs(10);
         let mut peer = PeerConnection::connect(self.node_addr, &key, self.node_id, limit).await?;
@@ -139,7 +169,12 @@ impl Cluster {
             other => anyhow::bail!("loopback node answered ping with {}", other.name()),
         }
         peer.shutdown().await;
-        tracing::info!("check: bolt 8 handshake, init and ping/pong with the loopback node");
+        let (_, metrics) = http_get(self.hsm.telemetry_addr, "/metrics").await?;
+        anyhow::ensure!(
+            metrics.contains(r#"lnfleet_hsm_requests_total{operation="ecdh",result="ok"}"#),
+            "the handshake did not go through the hsm"
+        );
+        tracing::info!("check: bolt 8 handshake (ecdh by the hsm), init and ping/pong");
         Ok(())
     }
 }

@@ -7,18 +7,65 @@
 
 use std::time::Duration;
 
+use lnfleet_actors::hsm::HsmClient;
 use lnfleet_wire::bolt1::{ErrorMessage, Init, Ping, Warning};
 use lnfleet_wire::features::Features;
 use lnfleet_wire::message::{self, Message};
 use lnfleet_wire::noise::{
-    Decryptor, Encryptor, HandshakeError, InitiatorHandshake, ResponderHandshake, StaticKeyEcdh,
-    TransportError, ACT_ONE_LEN, ACT_THREE_LEN, ACT_TWO_LEN,
+    Decryptor, EcdhError, Encryptor, HandshakeError, InitiatorHandshake, LocalStaticKey, NeedsEcdh,
+    ResponderHandshake, StaticKeyEcdh, TransportError, ACT_ONE_LEN, ACT_THREE_LEN, ACT_TWO_LEN,
 };
 use lnfleet_wire::{ChainHash, ChannelId, DecodeError, WireMessage};
 use secp256k1::PublicKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpStream, ToSocketAddrs};
+
+/// Who holds the node's static key, asked for the one ECDH of the handshake. A local key (tests,
+/// development) answers at once; the HSM answers over Redis, so an edge never holds the secret.
+pub trait NodeKey: Send + Sync + 'static {
+    fn node_id(&self) -> PublicKey;
+    fn ecdh<'a>(
+        &'a self,
+        point: PublicKey,
+    ) -> impl std::future::Future<Output = Result<[u8; 32], EcdhError>> + Send + 'a;
+}
+
+impl NodeKey for LocalStaticKey {
+    fn node_id(&self) -> PublicKey {
+        StaticKeyEcdh::node_id(self)
+    }
+
+    async fn ecdh(&self, point: PublicKey) -> Result<[u8; 32], EcdhError> {
+        StaticKeyEcdh::ecdh(self, &point)
+    }
+}
+
+/// A node key held by the HSM.
+#[derive(Clone)]
+pub struct HsmNodeKey {
+    pub client: HsmClient,
+    pub node_id: PublicKey,
+}
+
+impl NodeKey for HsmNodeKey {
+    fn node_id(&self) -> PublicKey {
+        self.node_id
+    }
+
+    async fn ecdh(&self, point: PublicKey) -> Result<[u8; 32], EcdhError> {
+        self.client
+            .ecdh(&self.node_id, &point)
+            .await
+            .map_err(|error| error.into_ecdh_error())
+    }
+}
+
+async fn answer_ecdh(key: &impl NodeKey, needs: NeedsEcdh) -> Result<[u8; 32], PeerError> {
+    key.ecdh(needs.point)
+        .await
+        .map_err(|error| PeerError::Handshake(HandshakeError::Ecdh(error)))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
@@ -62,7 +109,7 @@ impl PeerConnection {
     /// Dials `remote` at `addr` and runs the initiator side of the handshake.
     pub async fn connect(
         addr: impl ToSocketAddrs,
-        local: &impl StaticKeyEcdh,
+        local: &impl NodeKey,
         remote: PublicKey,
         limit: Duration,
     ) -> Result<Self, PeerError> {
@@ -74,7 +121,9 @@ impl PeerConnection {
             writer.write_all(&handshake.act_one()?).await?;
             let mut act_two = [0u8; ACT_TWO_LEN];
             reader.read_exact(&mut act_two).await?;
-            let (act_three, done) = handshake.process_act_two_with(&act_two, local)?;
+            let needs = handshake.process_act_two(&act_two)?;
+            let shared_secret = answer_ecdh(local, needs).await?;
+            let (act_three, done) = handshake.complete_act_two(shared_secret)?;
             writer.write_all(&act_three).await?;
             let (encryptor, decryptor) = done.transport.split();
             Ok(Self::new(
@@ -91,7 +140,7 @@ impl PeerConnection {
     /// Runs the responder side of the handshake on an accepted stream.
     pub async fn accept(
         stream: TcpStream,
-        local: &impl StaticKeyEcdh,
+        local: &impl NodeKey,
         limit: Duration,
     ) -> Result<Self, PeerError> {
         within(limit, "during the handshake", async {
@@ -100,8 +149,10 @@ impl PeerConnection {
             let mut handshake = ResponderHandshake::new(local.node_id());
             let mut act_one = [0u8; ACT_ONE_LEN];
             reader.read_exact(&mut act_one).await?;
+            let needs = handshake.process_act_one(&act_one)?;
+            let shared_secret = answer_ecdh(local, needs).await?;
             writer
-                .write_all(&handshake.process_act_one_with(&act_one, local)?)
+                .write_all(&handshake.complete_act_one(shared_secret)?)
                 .await?;
             let mut act_three = [0u8; ACT_THREE_LEN];
             reader.read_exact(&mut act_three).await?;
@@ -342,7 +393,7 @@ pub async fn run_loopback_node<K>(
     config: SessionConfig,
 ) -> std::io::Result<()>
 where
-    K: StaticKeyEcdh + Clone + Send + Sync + 'static,
+    K: NodeKey + Clone,
 {
     loop {
         let (stream, remote_addr) = listener.accept().await?;

@@ -6,12 +6,16 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use lnfleet_tests::harness::cache_dir;
-use lnfleet_tests::peer::{serve_session, PeerConnection, SessionConfig, SessionEnd};
+use lnfleet_actors::hsm::{HsmClient, HsmClientConfig, HsmClientMetrics};
+use lnfleet_tests::harness::{cache_dir, RedisServer};
+use lnfleet_tests::hsm::{http_get, HsmClientSpec, RunningHsm};
+use lnfleet_tests::peer::{
+    serve_session, HsmNodeKey, NodeKey, PeerConnection, SessionConfig, SessionEnd,
+};
 use lnfleet_wire::bolt1::{Init, Ping};
 use lnfleet_wire::features::Features;
 use lnfleet_wire::message::Message;
-use lnfleet_wire::noise::{LocalStaticKey, StaticKeyEcdh};
+use lnfleet_wire::noise::LocalStaticKey;
 use lnfleet_wire::ChainHash;
 use secp256k1::{PublicKey, SecretKey};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -60,9 +64,39 @@ const REGTEST_HEX: &str = "06226e46111a0b59caaf126043eb5bbf28c34f3a5e332a1fc7b2b
 
 #[tokio::test]
 async fn pyln_initiator_handshakes_with_the_loopback_node_and_gets_pongs_by_the_rules() {
+    pyln_initiator_against(random_key()).await;
+}
+
+/// The same script, with the node key held by an hsm-service replica on a real Redis: pyln's
+/// handshake succeeds although the node's secret is never in this process's node code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pyln_initiator_handshakes_with_a_node_whose_key_is_in_the_hsm() {
+    let redis = RedisServer::start().unwrap();
+    let edge = HsmClientSpec::new("edge-1", &["ecdh"]);
+    let hsm = RunningHsm::start(&redis.url(), "hsm-a", &[5; 32], &[0], &[&edge])
+        .await
+        .unwrap();
+    let registry = prometheus::Registry::new();
+    let client = HsmClient::connect(
+        &redis.url(),
+        edge.credential.clone(),
+        HsmClientConfig::default(),
+        HsmClientMetrics::register(&registry).unwrap(),
+    )
+    .await
+    .unwrap();
+    pyln_initiator_against(HsmNodeKey {
+        client,
+        node_id: hsm.node_ids[0],
+    })
+    .await;
+    let (_, metrics) = http_get(hsm.telemetry_addr, "/metrics").await.unwrap();
+    assert!(metrics.contains(r#"lnfleet_hsm_requests_total{operation="ecdh",result="ok"} 1"#));
+}
+
+async fn pyln_initiator_against(key: impl NodeKey + Clone) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let key = random_key();
     let node_id = key.node_id();
 
     let session = tokio::spawn(async move {

@@ -582,16 +582,23 @@ impl StaticKeyEcdh for BlockingEcdh {
     fn ecdh(&self, point: &PublicKey) -> Result<[u8; 32], EcdhError> {
         self.runtime
             .block_on(self.client.ecdh(&self.node_id, point))
-            .map_err(|error| match error {
-                HsmClientError::Hsm(HsmError::PolicyReject { .. })
-                | HsmClientError::Hsm(HsmError::Unauthorized { .. })
-                | HsmClientError::Hsm(HsmError::Fatal { .. }) => EcdhError::Refused {
-                    reason: error.to_string(),
-                },
-                _ => EcdhError::SignerUnavailable {
-                    reason: error.to_string(),
-                },
-            })
+            .map_err(HsmClientError::into_ecdh_error)
+    }
+}
+
+impl HsmClientError {
+    /// The BOLT 8 handshake's view: the HSM said no, or could not be asked.
+    pub fn into_ecdh_error(self) -> EcdhError {
+        match self {
+            HsmClientError::Hsm(HsmError::PolicyReject { .. })
+            | HsmClientError::Hsm(HsmError::Unauthorized { .. })
+            | HsmClientError::Hsm(HsmError::Fatal { .. }) => EcdhError::Refused {
+                reason: self.to_string(),
+            },
+            _ => EcdhError::SignerUnavailable {
+                reason: self.to_string(),
+            },
+        }
     }
 }
 
