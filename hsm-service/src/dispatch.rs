@@ -9,7 +9,7 @@ use lnfleet_actors::hsm::{
     SignatureBytes,
 };
 use lnfleet_wire::gossip::{ChannelAnnouncement, ChannelUpdate, NodeAnnouncement};
-use lnfleet_wire::{ChannelId, WireMessage};
+use lnfleet_wire::WireMessage;
 use secp256k1::PublicKey;
 
 use crate::derivation::ChannelKeyId;
@@ -55,7 +55,14 @@ pub fn dispatch(
                 .map_err(refusal)?;
             Ok(single(signature))
         }
+        // `announcement_signatures` carries the same two signatures over the same announcement;
+        // the caller puts them into its own message with the channel id.
         HsmRequest::SignChannelAnnouncement {
+            node_id,
+            channel,
+            message,
+        }
+        | HsmRequest::SignAnnouncementSignatures {
             node_id,
             channel,
             message,
@@ -71,25 +78,6 @@ pub fn dispatch(
             Ok(HsmResponse::AnnouncementSignatures {
                 node_signature: sigs.node_signature.into(),
                 bitcoin_signature: sigs.bitcoin_signature.into(),
-            })
-        }
-        HsmRequest::SignAnnouncementSignatures {
-            node_id,
-            channel,
-            message,
-        } => {
-            let announcement: ChannelAnnouncement = decode(message, "channel_announcement")?;
-            let id = channel_key_id(channel)?;
-            if id.node_id != key(node_id, "node_id")? {
-                return Err(reject("channel_announcement_node_id"));
-            }
-            // The channel id is not signed; the caller fills it into its own message.
-            let signed = signer
-                .announcement_signatures(&id, ChannelId([0; 32]), &announcement)
-                .map_err(refusal)?;
-            Ok(HsmResponse::AnnouncementSignatures {
-                node_signature: signed.node_signature.into(),
-                bitcoin_signature: signed.bitcoin_signature.into(),
             })
         }
         HsmRequest::SignInvoice {
