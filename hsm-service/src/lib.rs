@@ -19,3 +19,13 @@ pub use derivation::{ChannelKeyId, ChannelPublicKeys, ChannelSecrets, Derivation
 pub use key_source::{ExplicitKeys, KeyError, KeySource};
 pub use seed::{Seed, SeedError};
 pub use signer::{ChannelAnnouncementSignatures, MessageError, Signer, SignerError};
+
+pub mod channels;
+pub mod policy;
+pub mod store;
+
+pub use channels::{
+    ChannelError, ChannelSetup, ChannelSigner, CommitmentInfo, HtlcInfo, MutualCloseInfo,
+};
+pub use policy::{Policy, PolicyViolation};
+pub use store::{RequestKey, Store, StoreError};
