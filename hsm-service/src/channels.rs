@@ -104,11 +104,18 @@ pub struct MutualCloseSignature {
 }
 
 /// The channel signer: keys ([`Signer`]), durable state ([`Store`]) and rules ([`Policy`]).
+///
+/// Mutating operations take `&mut self`: each one loads, checks and commits a channel's state,
+/// and two interleaved on the same channel could both pass a check meant to let only one
+/// through (two signatures for one commitment number). A service shares it behind a mutex;
+/// redb's file lock keeps a second process off the same database.
 #[derive(Debug)]
 pub struct ChannelSigner {
     signer: Signer,
     store: Store,
     policy: Policy,
+    /// Inside [`ChannelSigner::idempotent`]: the records to commit together with the response.
+    pending: Option<Vec<(ChannelKeyId, ChannelRecord)>>,
 }
 
 impl ChannelSigner {
@@ -117,6 +124,7 @@ impl ChannelSigner {
             signer,
             store,
             policy,
+            pending: None,
         }
     }
 
@@ -140,17 +148,17 @@ impl ChannelSigner {
     /// Registers a channel and returns our funding pubkey and basepoints (for `open_channel` /
     /// `accept_channel`, before the setup is known). Calling it again returns the same keys and
     /// leaves an existing record untouched.
-    pub fn new_channel(&self, id: &ChannelKeyId) -> Result<ChannelPublicKeys, ChannelError> {
+    pub fn new_channel(&mut self, id: &ChannelKeyId) -> Result<ChannelPublicKeys, ChannelError> {
         let keys = self.signer.channel_public_keys(id)?;
-        if self.store.channel(id)?.is_none() {
-            self.store.put_channel(id, &ChannelRecord::default())?;
+        if self.stored_record(id)?.is_none() {
+            self.commit(id, ChannelRecord::default())?;
         }
         Ok(keys)
     }
 
     /// Fixes the channel's setup, once.
     pub fn setup_channel(
-        &self,
+        &mut self,
         id: &ChannelKeyId,
         setup: ChannelSetup,
     ) -> Result<(), ChannelError> {
@@ -160,7 +168,7 @@ impl ChannelSigner {
         })?;
         self.policy.check_setup(&setup)?;
         record.setup = Some(setup);
-        self.store.put_channel(id, &record)?;
+        self.commit(id, record)?;
         Ok(())
     }
 
@@ -178,7 +186,7 @@ impl ChannelSigner {
     /// and, only if they verify, revokes commitment `number - 1`: the new state is durable
     /// before the secret is returned.
     pub fn validate_holder_commitment_and_revoke(
-        &self,
+        &mut self,
         id: &ChannelKeyId,
         number: u64,
         info: &CommitmentInfo,
@@ -267,7 +275,7 @@ impl ChannelSigner {
             record.state.highest_revoked_holder = revoked_number;
         }
         // Durable before the secret leaves the HSM.
-        self.store.put_channel(id, &record)?;
+        self.commit(id, record)?;
         Ok(HolderRevocation {
             revoked_number,
             per_commitment_secret,
@@ -296,7 +304,7 @@ impl ChannelSigner {
 
     /// Signs the counterparty's commitment `number`, built here from `info` and their point.
     pub fn sign_counterparty_commitment(
-        &self,
+        &mut self,
         id: &ChannelKeyId,
         number: u64,
         info: &CommitmentInfo,
@@ -372,7 +380,7 @@ impl ChannelSigner {
                 number,
                 point: *counterparty_point,
             });
-        self.store.put_channel(id, &record)?;
+        self.commit(id, record)?;
         Ok(CounterpartyCommitmentSignatures {
             signature,
             htlc_signatures,
@@ -382,7 +390,7 @@ impl ChannelSigner {
     /// Records the counterparty's revocation of its commitment `number` (from `revoke_and_ack`):
     /// the secret must match the point we signed that commitment with and the earlier secrets.
     pub fn validate_counterparty_revocation(
-        &self,
+        &mut self,
         id: &ChannelKeyId,
         number: u64,
         secret: &[u8; 32],
@@ -421,14 +429,14 @@ impl ChannelSigner {
         state
             .counterparty_points
             .retain(|signed| signed.number > number);
-        self.store.put_channel(id, &record)?;
+        self.commit(id, record)?;
         Ok(())
     }
 
     /// Signs our latest validated commitment for a unilateral close. Never a revoked one; no
     /// further commitments are signed or validated afterwards.
     pub fn sign_holder_commitment(
-        &self,
+        &mut self,
         id: &ChannelKeyId,
         number: u64,
     ) -> Result<SignedHolderCommitment, ChannelError> {
@@ -493,7 +501,7 @@ impl ChannelSigner {
             );
         }
         record.state.force_closed = true;
-        self.store.put_channel(id, &record)?;
+        self.commit(id, record)?;
         Ok(SignedHolderCommitment {
             tx,
             holder_signature: holder_signature.signature,
@@ -503,7 +511,7 @@ impl ChannelSigner {
     /// Registers the mutual close destinations at shutdown: once, and equal to the upfront
     /// scripts where those were set.
     pub fn set_shutdown_scripts(
-        &self,
+        &mut self,
         id: &ChannelKeyId,
         holder: ScriptBuf,
         counterparty: ScriptBuf,
@@ -538,7 +546,7 @@ impl ChannelSigner {
             }
             None => {
                 record.state.shutdown_scripts = Some(scripts);
-                self.store.put_channel(id, &record)?;
+                self.commit(id, record)?;
                 Ok(())
             }
         }
@@ -547,7 +555,7 @@ impl ChannelSigner {
     /// Signs the closing transaction built here from `info`, paying only to the agreed scripts
     /// and at least our balance (less the fee when we opened).
     pub fn sign_mutual_close(
-        &self,
+        &mut self,
         id: &ChannelKeyId,
         info: &MutualCloseInfo,
     ) -> Result<MutualCloseSignature, ChannelError> {
@@ -618,32 +626,66 @@ impl ChannelSigner {
         )?
         .signature;
         record.state.mutual_close_signed = true;
-        self.store.put_channel(id, &record)?;
+        self.commit(id, record)?;
         Ok(MutualCloseSignature { tx, signature })
     }
 
     /// Runs `operation` at most once per (client, request id): a retry with the same payload
     /// gets the stored response, another payload under the same id is a conflict.
     ///
-    /// The response is recorded in a second transaction after the operation's own commit. A
-    /// crash between the two makes a retry run the operation again, which the sequence rules
-    /// then refuse (fail closed: an error reply, never a second different signature).
+    /// The channel records the operation changes and the response are committed in one
+    /// transaction, so after a crash either both are on disk or neither. If the operation fails,
+    /// nothing is committed. A nested call runs as part of the outer one.
     pub fn idempotent<T: Serialize + DeserializeOwned>(
-        &self,
+        &mut self,
         request: &RequestKey,
-        operation: impl FnOnce(&ChannelSigner) -> Result<T, ChannelError>,
+        operation: impl FnOnce(&mut ChannelSigner) -> Result<T, ChannelError>,
     ) -> Result<T, ChannelError> {
         if let Some(bytes) = self.store.response(request)? {
             return bincode::deserialize(&bytes).map_err(ChannelError::Response);
         }
-        let response = operation(self)?;
+        if self.pending.is_some() {
+            return operation(self);
+        }
+        self.pending = Some(Vec::new());
+        let result = operation(self);
+        let records = self.pending.take().unwrap_or_default();
+        let response = result?;
         let bytes = bincode::serialize(&response).map_err(ChannelError::Response)?;
-        self.store.put_response(request, &bytes)?;
+        self.store
+            .put_channels_with_response(&records, Some((request, &bytes)))?;
         Ok(response)
     }
 
+    /// Makes a new channel record durable (or, inside [`ChannelSigner::idempotent`], queues it
+    /// for the request's transaction).
+    fn commit(&mut self, id: &ChannelKeyId, record: ChannelRecord) -> Result<(), ChannelError> {
+        match &mut self.pending {
+            Some(pending) => {
+                pending.retain(|(queued, _)| queued != id);
+                pending.push((*id, record));
+            }
+            None => self.store.put_channel(id, &record)?,
+        }
+        Ok(())
+    }
+
+    /// The current record: a queued one inside an idempotent request, else the stored one.
+    fn stored_record(&self, id: &ChannelKeyId) -> Result<Option<ChannelRecord>, ChannelError> {
+        let queued = self
+            .pending
+            .iter()
+            .flatten()
+            .find(|(queued, _)| queued == id)
+            .map(|(_, record)| record.clone());
+        match queued {
+            Some(record) => Ok(Some(record)),
+            None => Ok(self.store.channel(id)?),
+        }
+    }
+
     fn record(&self, id: &ChannelKeyId) -> Result<ChannelRecord, ChannelError> {
-        self.store.channel(id)?.ok_or_else(|| {
+        self.stored_record(id)?.ok_or_else(|| {
             PolicyViolation::new(
                 rules::UNKNOWN_CHANNEL,
                 format!("channel {} with peer {}", id.channel_db_id, id.peer_id),

@@ -135,26 +135,34 @@ impl Store {
 
     /// Writes a channel record; durable when this returns.
     pub fn put_channel(&self, id: &ChannelKeyId, record: &ChannelRecord) -> Result<(), StoreError> {
-        self.put_channel_with_response(id, record, None)
+        self.put_channels_with_response(&[(*id, record.clone())], None)
     }
 
-    /// Writes a channel record and, in the same transaction, the response to the request that
-    /// changed it; durable when this returns.
-    pub fn put_channel_with_response(
+    /// Writes channel records and, in the same transaction, the response to the request that
+    /// changed them; durable when this returns.
+    pub fn put_channels_with_response(
         &self,
-        id: &ChannelKeyId,
-        record: &ChannelRecord,
+        records: &[(ChannelKeyId, ChannelRecord)],
         response: Option<(&RequestKey, &[u8])>,
     ) -> Result<(), StoreError> {
-        let bytes = bincode::serialize(record).map_err(StoreError::Encode)?;
+        let encoded = records
+            .iter()
+            .map(|(id, record)| {
+                bincode::serialize(record)
+                    .map(|bytes| (channel_key(id), bytes))
+                    .map_err(StoreError::Encode)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let stored_response = response
             .map(|(request, body)| encode_response(request, body).map(|v| (request, v)))
             .transpose()?;
         self.write(|txn| {
             let mut channels = txn.open_table(CHANNELS).map_err(db_error)?;
-            channels
-                .insert(channel_key(id).as_slice(), bytes.as_slice())
-                .map_err(db_error)?;
+            for (key, bytes) in &encoded {
+                channels
+                    .insert(key.as_slice(), bytes.as_slice())
+                    .map_err(db_error)?;
+            }
             if let Some((request, value)) = &stored_response {
                 let mut responses = txn.open_table(IDEMPOTENCY).map_err(db_error)?;
                 responses

@@ -99,8 +99,8 @@ fn open_channel_with(
     let bob_signer = seeded_signer(2);
     let alice_node = alice_signer.node_ids()[0];
     let bob_node = bob_signer.node_ids()[0];
-    let (alice_hsm, alice_path, alice_dir) = hsm(alice_signer, alice_policy);
-    let (bob_hsm, bob_path, bob_dir) = hsm(bob_signer, Policy::default());
+    let (mut alice_hsm, alice_path, alice_dir) = hsm(alice_signer, alice_policy);
+    let (mut bob_hsm, bob_path, bob_dir) = hsm(bob_signer, Policy::default());
     let alice_id = ChannelKeyId {
         node_id: alice_node,
         peer_id: bob_node,
@@ -192,7 +192,7 @@ fn alice_view(n: u64) -> CommitmentInfo {
 
 /// `from` signs `to`'s commitment `n` (content given from `from`'s view); `to` validates it and
 /// revokes `n - 1`; `from` checks and records that revocation.
-fn sign_validate_revoke(from: &Party, to: &Party, n: u64, from_view: &CommitmentInfo) {
+fn sign_validate_revoke(from: &mut Party, to: &mut Party, n: u64, from_view: &CommitmentInfo) {
     let point = to.hsm.per_commitment_point(&to.id, n).unwrap();
     let signed = from
         .hsm
@@ -223,7 +223,7 @@ fn sign_validate_revoke(from: &Party, to: &Party, n: u64, from_view: &Commitment
 }
 
 /// Commitment `n` both ways: Alice signs Bob's, Bob signs Alice's.
-fn exchange(alice: &Party, bob: &Party, n: u64) {
+fn exchange(alice: &mut Party, bob: &mut Party, n: u64) {
     let view = alice_view(n);
     sign_validate_revoke(alice, bob, n, &view);
     sign_validate_revoke(bob, alice, n, &mirrored(&view));
@@ -239,12 +239,12 @@ fn rule(error: ChannelError) -> &'static str {
 // Two HSMs against each other
 
 fn full_flow_interoperates(format: CommitmentFormat) {
-    let (alice, bob) = open_channel(format);
+    let (mut alice, mut bob) = open_channel(format);
     for n in 0..=2 {
-        exchange(&alice, &bob, n);
+        exchange(&mut alice, &mut bob, n);
     }
     // Each can broadcast its latest commitment, and only that one.
-    for party in [&alice, &bob] {
+    for party in [&mut alice, &mut bob] {
         let signed = party.hsm.sign_holder_commitment(&party.id, 2).unwrap();
         assert_eq!(signed.tx.input[0].witness.len(), 4);
     }
@@ -267,8 +267,8 @@ fn two_hsms_exchange_and_revoke_commitments_0_to_2_anchors() {
 
 #[test]
 fn the_signed_holder_commitment_carries_both_valid_funding_signatures() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
     let signed = alice.hsm.sign_holder_commitment(&alice.id, 0).unwrap();
     let alice_keys = alice.hsm.signer().channel_public_keys(&alice.id).unwrap();
     let bob_keys = bob.hsm.signer().channel_public_keys(&bob.id).unwrap();
@@ -316,7 +316,7 @@ fn an_unknown_channel_violates_unknown_channel() {
 
 #[test]
 fn signing_before_setup_violates_channel_not_setup() {
-    let (hsm, _path, _dir) = hsm(seeded_signer(1), Policy::default());
+    let (mut hsm, _path, _dir) = hsm(seeded_signer(1), Policy::default());
     let node = hsm.signer().node_ids()[0];
     let id = ChannelKeyId {
         node_id: node,
@@ -333,7 +333,7 @@ fn signing_before_setup_violates_channel_not_setup() {
 
 #[test]
 fn a_second_setup_violates_channel_already_setup() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
     let bob_keys = bob.hsm.new_channel(&bob.id).unwrap();
     let error = alice
         .hsm
@@ -347,7 +347,7 @@ fn a_second_setup_violates_channel_already_setup() {
 
 #[test]
 fn a_long_imposed_delay_is_refused_at_setup() {
-    let (hsm, _path, _dir) = hsm(seeded_signer(1), Policy::default());
+    let (mut hsm, _path, _dir) = hsm(seeded_signer(1), Policy::default());
     let node = hsm.signer().node_ids()[0];
     let id = ChannelKeyId {
         node_id: node,
@@ -363,7 +363,7 @@ fn a_long_imposed_delay_is_refused_at_setup() {
 
 #[test]
 fn skipping_a_commitment_number_violates_commitment_number_sequence() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    let (mut alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
     let point = bob.hsm.per_commitment_point(&bob.id, 1).unwrap();
     let error = alice
         .hsm
@@ -373,8 +373,8 @@ fn skipping_a_commitment_number_violates_commitment_number_sequence() {
 
     // Bob signs Alice's commitment 1 as if 0 had happened: Alice expects 0.
     let signed = {
-        let (alice2, bob2) = open_channel(CommitmentFormat::StaticRemoteKey);
-        exchange(&alice2, &bob2, 0);
+        let (mut alice2, mut bob2) = open_channel(CommitmentFormat::StaticRemoteKey);
+        exchange(&mut alice2, &mut bob2, 0);
         let point = alice2.hsm.per_commitment_point(&alice2.id, 1).unwrap();
         bob2.hsm
             .sign_counterparty_commitment(&bob2.id, 1, &mirrored(&alice_view(1)), &point)
@@ -395,7 +395,7 @@ fn skipping_a_commitment_number_violates_commitment_number_sequence() {
 
 #[test]
 fn signing_two_ahead_of_the_revocations_violates_counterparty_revocation_missing() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    let (mut alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
     for n in 0..=1 {
         let point = bob.hsm.per_commitment_point(&bob.id, n).unwrap();
         alice
@@ -414,8 +414,8 @@ fn signing_two_ahead_of_the_revocations_violates_counterparty_revocation_missing
 
 #[test]
 fn a_wrong_counterparty_secret_violates_counterparty_secret_invalid() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
     let point = bob.hsm.per_commitment_point(&bob.id, 1).unwrap();
     alice
         .hsm
@@ -430,11 +430,11 @@ fn a_wrong_counterparty_secret_violates_counterparty_secret_invalid() {
 
 #[test]
 fn releasing_the_current_secret_violates_revoke_only_superseded() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
     let error = alice.hsm.release_holder_secret(&alice.id, 0).unwrap_err();
     assert_eq!(rule(error), rules::REVOKE_ONLY_SUPERSEDED);
-    exchange(&alice, &bob, 0);
-    exchange(&alice, &bob, 1);
+    exchange(&mut alice, &mut bob, 0);
+    exchange(&mut alice, &mut bob, 1);
     // 1 is the latest validated commitment: not superseded. 0 is, and may be sent again.
     let error = alice.hsm.release_holder_secret(&alice.id, 1).unwrap_err();
     assert_eq!(rule(error), rules::REVOKE_ONLY_SUPERSEDED);
@@ -447,8 +447,8 @@ fn releasing_the_current_secret_violates_revoke_only_superseded() {
 
 #[test]
 fn a_bad_commitment_signature_releases_nothing() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
     // Bob signs commitment 1 with other balances than those Alice validates.
     let point = alice.hsm.per_commitment_point(&alice.id, 1).unwrap();
     let signed = bob
@@ -486,15 +486,15 @@ fn a_bad_commitment_signature_releases_nothing() {
 
 #[test]
 fn missing_or_wrong_htlc_signatures_violate_counterparty_htlc_signature_invalid() {
-    let (alice, bob) = open_channel(CommitmentFormat::Anchors);
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::Anchors);
+    exchange(&mut alice, &mut bob, 0);
     let point = alice.hsm.per_commitment_point(&alice.id, 1).unwrap();
     let signed = bob
         .hsm
         .sign_counterparty_commitment(&bob.id, 1, &mirrored(&alice_view(1)), &point)
         .unwrap();
     assert_eq!(signed.htlc_signatures.len(), 1);
-    let validate = |htlc_signatures: &[Signature]| {
+    let mut validate = |htlc_signatures: &[Signature]| {
         alice.hsm.validate_holder_commitment_and_revoke(
             &alice.id,
             1,
@@ -517,9 +517,9 @@ fn missing_or_wrong_htlc_signatures_violate_counterparty_htlc_signature_invalid(
 
 #[test]
 fn signing_a_revoked_holder_commitment_violates_no_sign_revoked_commitment() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
-    exchange(&alice, &bob, 1);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
+    exchange(&mut alice, &mut bob, 1);
     let error = alice.hsm.sign_holder_commitment(&alice.id, 0).unwrap_err();
     assert_eq!(rule(error), rules::NO_SIGN_REVOKED_COMMITMENT);
     // A commitment not yet validated is not signable either.
@@ -533,8 +533,8 @@ fn commitment_limits_apply_to_counterparty_commitments() {
         max_htlc_count: 0,
         ..Policy::default()
     };
-    let (alice, bob) = open_channel_with(CommitmentFormat::StaticRemoteKey, strict, |_| {});
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel_with(CommitmentFormat::StaticRemoteKey, strict, |_| {});
+    exchange(&mut alice, &mut bob, 0);
     let point = bob.hsm.per_commitment_point(&bob.id, 1).unwrap();
     let error = alice
         .hsm
@@ -544,8 +544,8 @@ fn commitment_limits_apply_to_counterparty_commitments() {
 
     let mut unbalanced = alice_view(1);
     unbalanced.to_counterparty_msat += 1;
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
     let error = alice
         .hsm
         .sign_counterparty_commitment(&alice.id, 1, &unbalanced, &point)
@@ -563,9 +563,9 @@ fn commitment_limits_apply_to_counterparty_commitments() {
 
 #[test]
 fn too_much_in_htlcs_violates_htlc_value_limit_on_validation() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
-    let (capped, _path, _dir) = hsm(
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
+    let (mut capped, _path, _dir) = hsm(
         seeded_signer(1),
         Policy {
             max_htlc_value_msat: 1_000_000,
@@ -585,8 +585,8 @@ fn too_much_in_htlcs_violates_htlc_value_limit_on_validation() {
 
 #[test]
 fn no_commitment_is_signed_after_our_own_was_signed_for_broadcast() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
     alice.hsm.sign_holder_commitment(&alice.id, 0).unwrap();
     let point = bob.hsm.per_commitment_point(&bob.id, 1).unwrap();
     let error = alice
@@ -612,8 +612,8 @@ fn close_info(fee_sat: u64) -> MutualCloseInfo {
 
 #[test]
 fn a_mutual_close_to_the_registered_scripts_is_signed_by_both() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
     alice
         .hsm
         .set_shutdown_scripts(&alice.id, script(0xa1), script(0xb0))
@@ -637,8 +637,8 @@ fn a_mutual_close_to_the_registered_scripts_is_signed_by_both() {
 
 #[test]
 fn a_mutual_close_elsewhere_violates_mutual_close_destination() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
     // No scripts registered yet.
     let error = alice
         .hsm
@@ -660,14 +660,14 @@ fn a_mutual_close_elsewhere_violates_mutual_close_destination() {
 
 #[test]
 fn the_upfront_script_binds_the_mutual_close() {
-    let (alice, bob) = open_channel_with(
+    let (mut alice, mut bob) = open_channel_with(
         CommitmentFormat::StaticRemoteKey,
         Policy::default(),
         |setup| {
             setup.holder_upfront_shutdown_script = Some(script(0xa1));
         },
     );
-    exchange(&alice, &bob, 0);
+    exchange(&mut alice, &mut bob, 0);
     // Signing works without registration: the upfront script is the destination.
     let mut info = close_info(500);
     info.holder_script = script(0xee);
@@ -687,7 +687,7 @@ fn the_upfront_script_binds_the_mutual_close() {
 
 #[test]
 fn registered_shutdown_scripts_cannot_change() {
-    let (alice, _bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    let (mut alice, _bob) = open_channel(CommitmentFormat::StaticRemoteKey);
     alice
         .hsm
         .set_shutdown_scripts(&alice.id, script(0xa1), script(0xb0))
@@ -706,8 +706,8 @@ fn registered_shutdown_scripts_cannot_change() {
 
 #[test]
 fn a_mutual_close_shortchanging_us_violates_mutual_close_amounts() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
     alice
         .hsm
         .set_shutdown_scripts(&alice.id, script(0xa1), script(0xb0))
@@ -729,9 +729,9 @@ fn a_mutual_close_shortchanging_us_violates_mutual_close_amounts() {
 
 #[test]
 fn a_mutual_close_with_htlcs_pending_is_refused() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
-    exchange(&alice, &bob, 0);
-    exchange(&alice, &bob, 1);
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
+    exchange(&mut alice, &mut bob, 1);
     alice
         .hsm
         .set_shutdown_scripts(&alice.id, script(0xa1), script(0xb0))
@@ -749,8 +749,8 @@ fn a_mutual_close_with_htlcs_pending_is_refused() {
 #[test]
 fn after_a_restart_a_revoked_commitment_is_still_refused_and_the_flow_continues() {
     let (mut alice, mut bob) = open_channel(CommitmentFormat::Anchors);
-    exchange(&alice, &bob, 0);
-    exchange(&alice, &bob, 1);
+    exchange(&mut alice, &mut bob, 0);
+    exchange(&mut alice, &mut bob, 1);
     alice.restart();
     bob.restart();
     let error = alice.hsm.sign_holder_commitment(&alice.id, 0).unwrap_err();
@@ -786,17 +786,17 @@ fn after_a_restart_a_revoked_commitment_is_still_refused_and_the_flow_continues(
         .hsm
         .validate_counterparty_revocation(&alice.id, 1, &revocation.per_commitment_secret.unwrap())
         .unwrap();
-    sign_validate_revoke(&bob, &alice, 2, &mirrored(&view));
+    sign_validate_revoke(&mut bob, &mut alice, 2, &mirrored(&view));
     alice.restart();
     alice.hsm.sign_holder_commitment(&alice.id, 2).unwrap();
 }
 
 #[test]
 fn a_retried_request_gets_the_stored_answer_without_running_again() {
-    let (alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    let (mut alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
     let point = bob.hsm.per_commitment_point(&bob.id, 0).unwrap();
     let request = RequestKey::new("edge-a", 1, b"sign bob 0");
-    let sign = |hsm: &ChannelSigner| {
+    let sign = |hsm: &mut ChannelSigner| {
         hsm.sign_counterparty_commitment(&alice.id, 0, &alice_view(0), &point)
     };
     let first = alice.hsm.idempotent(&request, sign).unwrap();
@@ -804,7 +804,7 @@ fn a_retried_request_gets_the_stored_answer_without_running_again() {
     let again = alice.hsm.idempotent(&request, sign).unwrap();
     assert_eq!(first, again);
     assert_eq!(
-        rule(sign(&alice.hsm).unwrap_err()),
+        rule(sign(&mut alice.hsm).unwrap_err()),
         rules::COMMITMENT_NUMBER_SEQUENCE
     );
     let conflict = alice
@@ -890,7 +890,7 @@ fn appendix_c_hsm() -> (ChannelSigner, ChannelKeyId, TempDir) {
         min_feerate_per_kw: 0,
         ..Policy::default()
     };
-    let (hsm, _path, dir) = hsm(signer, policy);
+    let (mut hsm, _path, dir) = hsm(signer, policy);
     let id = ChannelKeyId {
         node_id,
         peer_id: hex_point(LOCAL_FUNDING_PUBKEY),
@@ -941,7 +941,7 @@ fn der(hex_str: &str) -> Signature {
 
 #[test]
 fn appendix_c_simple_commitment_remote_signature_through_the_policy_path() {
-    let (hsm, id, _dir) = appendix_c_hsm();
+    let (mut hsm, id, _dir) = appendix_c_hsm();
     // to_local (the counterparty's) 7000000000 msat, to_remote (ours) 3000000000 msat.
     let info = CommitmentInfo {
         feerate_per_kw: 15000,
@@ -963,7 +963,7 @@ fn appendix_c_simple_commitment_remote_signature_through_the_policy_path() {
 
 #[test]
 fn appendix_c_five_htlc_commitment_and_htlc_signatures_through_the_policy_path() {
-    let (hsm, id, _dir) = appendix_c_hsm();
+    let (mut hsm, id, _dir) = appendix_c_hsm();
     // htlc n: (direction, amount_msat, expiry, preimage byte); "remote->local" is offered by us.
     let htlcs = [
         (true, 1_000_000, 500, 0u8),
@@ -1005,4 +1005,40 @@ fn appendix_c_five_htlc_commitment_and_htlc_signatures_through_the_policy_path()
         .map(|hex_str| der(hex_str))
         .collect();
     assert_eq!(signed.htlc_signatures, expected);
+}
+
+#[test]
+fn a_failed_idempotent_request_commits_nothing_and_sees_its_own_changes() {
+    let (mut alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    let point = bob.hsm.per_commitment_point(&bob.id, 0).unwrap();
+    let id = alice.id;
+    let request = RequestKey::new("edge-a", 2, b"two signatures");
+    let error = alice
+        .hsm
+        .idempotent(&request, |hsm| {
+            hsm.sign_counterparty_commitment(&id, 0, &alice_view(0), &point)?;
+            // The second operation sees the first one's queued state.
+            hsm.sign_counterparty_commitment(&id, 0, &alice_view(0), &point)
+        })
+        .unwrap_err();
+    assert_eq!(rule(error), rules::COMMITMENT_NUMBER_SEQUENCE);
+    // Nothing reached the disk: neither the state nor a response.
+    assert_eq!(alice.hsm.store().response(&request).unwrap(), None);
+    alice
+        .hsm
+        .sign_counterparty_commitment(&id, 0, &alice_view(0), &point)
+        .unwrap();
+}
+
+#[test]
+fn a_stored_response_is_replayed_after_a_restart() {
+    let (mut alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    let point = bob.hsm.per_commitment_point(&bob.id, 0).unwrap();
+    let id = alice.id;
+    let request = RequestKey::new("edge-a", 3, b"sign bob 0");
+    let sign =
+        |hsm: &mut ChannelSigner| hsm.sign_counterparty_commitment(&id, 0, &alice_view(0), &point);
+    let first = alice.hsm.idempotent(&request, sign).unwrap();
+    alice.restart();
+    assert_eq!(alice.hsm.idempotent(&request, sign).unwrap(), first);
 }

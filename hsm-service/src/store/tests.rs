@@ -60,7 +60,7 @@ fn a_response_is_replayed_for_the_same_payload_after_reopening() {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.response(&request).unwrap(), None);
         store
-            .put_channel_with_response(&id(1), &record(1), Some((&request, b"answer")))
+            .put_channels_with_response(&[(id(1), record(1))], Some((&request, b"answer")))
             .unwrap();
     }
     let store = Store::open(&path).unwrap();
