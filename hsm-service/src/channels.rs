@@ -88,6 +88,21 @@ impl From<lnfleet_wire::bolt3::signing::SigningError> for ChannelError {
     }
 }
 
+/// No new commitment once we signed our own for broadcast or signed a mutual close.
+fn ensure_open(state: &ChannelState) -> Result<(), PolicyViolation> {
+    ensure(
+        !state.force_closed && !state.mutual_close_signed,
+        rules::CHANNEL_CLOSED,
+        || {
+            if state.force_closed {
+                "our commitment was signed for broadcast".into()
+            } else {
+                "a mutual close was signed".into()
+            }
+        },
+    )
+}
+
 /// Our own commitment, signed by both sides, ready to broadcast.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedHolderCommitment {
@@ -195,9 +210,7 @@ impl ChannelSigner {
     ) -> Result<HolderRevocation, ChannelError> {
         let (mut record, setup) = self.setup_record(id)?;
         let state = &record.state;
-        ensure(!state.force_closed, rules::CHANNEL_CLOSED, || {
-            "our commitment was signed for broadcast".into()
-        })?;
+        ensure_open(state)?;
         let expected = state.next_holder_commitment();
         ensure(
             number == expected,
@@ -312,9 +325,7 @@ impl ChannelSigner {
     ) -> Result<CounterpartyCommitmentSignatures, ChannelError> {
         let (mut record, setup) = self.setup_record(id)?;
         let state = &record.state;
-        ensure(!state.force_closed, rules::CHANNEL_CLOSED, || {
-            "our commitment was signed for broadcast".into()
-        })?;
+        ensure_open(state)?;
         let expected = state.next_counterparty_commitment;
         ensure(
             number == expected,

@@ -46,7 +46,7 @@ pub mod rules {
     pub const MUTUAL_CLOSE_PENDING_HTLCS: &str = "mutual_close_pending_htlcs";
     /// Shutdown scripts are registered once and cannot change (nor contradict upfront ones).
     pub const SHUTDOWN_SCRIPTS_IMMUTABLE: &str = "shutdown_scripts_immutable";
-    /// No new commitment once we signed our own for broadcast.
+    /// No new commitment once we signed our own for broadcast or signed a mutual close.
     pub const CHANNEL_CLOSED: &str = "channel_closed";
 }
 

@@ -1042,3 +1042,28 @@ fn a_stored_response_is_replayed_after_a_restart() {
     alice.restart();
     assert_eq!(alice.hsm.idempotent(&request, sign).unwrap(), first);
 }
+
+#[test]
+fn no_commitment_is_signed_after_a_mutual_close_was_signed() {
+    let (mut alice, mut bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    exchange(&mut alice, &mut bob, 0);
+    alice
+        .hsm
+        .set_shutdown_scripts(&alice.id, script(0xa1), script(0xb0))
+        .unwrap();
+    alice
+        .hsm
+        .sign_mutual_close(&alice.id, &close_info(500))
+        .unwrap();
+    // Another fee round is still signed.
+    alice
+        .hsm
+        .sign_mutual_close(&alice.id, &close_info(700))
+        .unwrap();
+    let point = bob.hsm.per_commitment_point(&bob.id, 1).unwrap();
+    let error = alice
+        .hsm
+        .sign_counterparty_commitment(&alice.id, 1, &alice_view(1), &point)
+        .unwrap_err();
+    assert_eq!(rule(error), rules::CHANNEL_CLOSED);
+}
