@@ -13,9 +13,7 @@ use bitcoin::ecdsa;
 use bitcoin::sighash::EcdsaSighashType;
 use bitcoin::{Amount, ScriptBuf, Transaction};
 use lnfleet_wire::bolt3::keys::{derive_private_key, per_commitment_point};
-use lnfleet_wire::bolt3::shachain::{
-    index_for_commitment_number, per_commitment_secret_for_commitment,
-};
+use lnfleet_wire::bolt3::shachain::per_commitment_secret_for_commitment;
 use lnfleet_wire::bolt3::signing::{
     funding_witness, remote_htlc_sighash_type, sign_p2wsh, verify_p2wsh,
 };
@@ -30,6 +28,7 @@ use crate::signer::{Signer, SignerError};
 use crate::store::{RequestKey, Store, StoreError};
 
 pub mod build;
+pub mod secrets;
 pub mod state;
 pub mod types;
 
@@ -37,6 +36,7 @@ pub mod types;
 mod tests;
 
 pub use build::BuildError;
+pub use secrets::CounterpartySecrets;
 pub use state::{ChannelRecord, ChannelState, HolderCommitment, ShutdownScripts};
 pub use types::{
     ChannelSetup, CommitmentInfo, CounterpartyCommitmentSignatures, HolderRevocation, HtlcInfo,
@@ -425,18 +425,12 @@ impl ChannelSigner {
             rules::COUNTERPARTY_SECRET_INVALID,
             || format!("secret does not match the point of counterparty commitment {number}"),
         )?;
-        let mut shachain = state.counterparty_shachain().map_err(|error| {
-            PolicyViolation::new(rules::COUNTERPARTY_SECRET_INVALID, error.to_string())
-        })?;
-        shachain
-            .insert_secret(index_for_commitment_number(number)?, *secret)
+        state
+            .counterparty_secrets
+            .insert(number, *secret)
             .map_err(|error| {
                 PolicyViolation::new(rules::COUNTERPARTY_SECRET_INVALID, error.to_string())
             })?;
-        state.counterparty_secrets.push(state::CounterpartySecret {
-            number,
-            secret: *secret,
-        });
         state
             .counterparty_points
             .retain(|signed| signed.number > number);

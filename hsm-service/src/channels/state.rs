@@ -1,11 +1,11 @@
 //! The durable per-channel state: what was validated, signed and revoked so far.
 
 use bitcoin::ScriptBuf;
-use lnfleet_wire::bolt3::shachain::{index_for_commitment_number, ShachainError, ShachainStore};
 use secp256k1::ecdsa::Signature;
 use secp256k1::PublicKey;
 use serde::{Deserialize, Serialize};
 
+use super::secrets::CounterpartySecrets;
 use super::types::{ChannelSetup, CommitmentInfo};
 use crate::store::codec;
 
@@ -35,13 +35,6 @@ pub struct CounterpartyPoint {
     pub point: PublicKey,
 }
 
-/// A per-commitment secret the counterparty released (revoking that commitment).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CounterpartySecret {
-    pub number: u64,
-    pub secret: [u8; 32],
-}
-
 /// The scripts a mutual close may pay to, registered once at shutdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShutdownScripts {
@@ -62,9 +55,8 @@ pub struct ChannelState {
     pub next_counterparty_commitment: u64,
     /// The points of the counterparty commitments we signed and that are not yet revoked.
     pub counterparty_points: Vec<CounterpartyPoint>,
-    /// Every secret the counterparty released, oldest first. Kept raw because the wire crate's
-    /// compact `ShachainStore` cannot be rebuilt from its entries; it is rebuilt by replay.
-    pub counterparty_secrets: Vec<CounterpartySecret>,
+    /// Every secret the counterparty released, in compact form.
+    pub counterparty_secrets: CounterpartySecrets,
     pub shutdown_scripts: Option<ShutdownScripts>,
     pub mutual_close_signed: bool,
     /// We signed our own commitment for broadcast: no further updates.
@@ -79,22 +71,8 @@ impl ChannelState {
             .map_or(0, |latest| latest.number.saturating_add(1))
     }
 
-    /// The counterparty commitments revoked so far, as a checked shachain store.
-    pub fn counterparty_shachain(&self) -> Result<ShachainStore, ShachainError> {
-        let mut store = ShachainStore::new();
-        for released in &self.counterparty_secrets {
-            store.insert_secret(
-                index_for_commitment_number(released.number)?,
-                released.secret,
-            )?;
-        }
-        Ok(store)
-    }
-
     /// The number of the next counterparty commitment to be revoked.
     pub fn next_counterparty_revocation(&self) -> u64 {
-        self.counterparty_secrets
-            .last()
-            .map_or(0, |last| last.number.saturating_add(1))
+        self.counterparty_secrets.next_commitment_number()
     }
 }

@@ -251,7 +251,8 @@ fn full_flow_interoperates(format: CommitmentFormat) {
     let alice_state = alice.hsm.store().channel(&alice.id).unwrap().unwrap().state;
     assert_eq!(alice_state.highest_revoked_holder, Some(1));
     assert_eq!(alice_state.next_counterparty_commitment, 3);
-    assert_eq!(alice_state.counterparty_secrets.len(), 2);
+    assert_eq!(alice_state.counterparty_secrets.count(), 2);
+    assert!(alice_state.counterparty_secrets.get(1).is_some());
     assert!(alice_state.force_closed);
 }
 
@@ -927,10 +928,18 @@ fn appendix_c_hsm() -> (ChannelSigner, ChannelKeyId, TempDir) {
     .unwrap();
     let mut record = hsm.store().channel(&id).unwrap().unwrap();
     record.state.next_counterparty_commitment = COMMITMENT_NUMBER;
-    record.state.counterparty_secrets = vec![state::CounterpartySecret {
-        number: COMMITMENT_NUMBER - 2,
-        secret: [0x66; 32],
-    }];
+    for number in 0..=COMMITMENT_NUMBER - 2 {
+        let secret = lnfleet_wire::bolt3::shachain::per_commitment_secret_for_commitment(
+            &[0x66; 32],
+            number,
+        )
+        .unwrap();
+        record
+            .state
+            .counterparty_secrets
+            .insert(number, secret)
+            .unwrap();
+    }
     hsm.store().put_channel(&id, &record).unwrap();
     (hsm, id, dir)
 }
