@@ -32,6 +32,9 @@ pub mod rules {
     pub const FEERATE_BOUNDS: &str = "feerate_bounds";
     /// to_local + to_remote + htlcs == funding amount.
     pub const BALANCE_CONSERVATION: &str = "balance_conservation";
+    /// A dust limit below BOLT 2's 354 sat floor, or so high that real outputs (ours, or HTLCs)
+    /// would be trimmed to fees.
+    pub const DUST_LIMIT_BOUNDS: &str = "dust_limit_bounds";
     /// The delay imposed on our outputs is too long (funds locked for too long).
     pub const TO_SELF_DELAY_LIMIT: &str = "to_self_delay_limit";
     /// The counterparty's signature on our commitment does not verify.
@@ -76,7 +79,10 @@ pub(crate) fn ensure(
     if ok {
         Ok(())
     } else {
-        Err(PolicyViolation::new(rule, detail()))
+        let violation = PolicyViolation::new(rule, detail());
+        // Amounts and numbers only: no key or secret ever goes into a detail.
+        tracing::warn!(rule, detail = %violation.detail, "policy refused a request");
+        Err(violation)
     }
 }
 
@@ -93,7 +99,12 @@ pub struct Policy {
     pub max_to_self_delay: u16,
     /// Largest mutual close fee we accept to pay.
     pub max_mutual_close_fee_sat: u64,
+    /// Largest dust limit either side may use.
+    pub max_dust_limit_sat: u64,
 }
+
+/// BOLT 2: `dust_limit_satoshis` below 354 makes outputs non-standard.
+pub const MIN_DUST_LIMIT_SAT: u64 = 354;
 
 impl Default for Policy {
     fn default() -> Policy {
@@ -105,6 +116,7 @@ impl Default for Policy {
             max_feerate_per_kw: 100_000,
             max_to_self_delay: 2016,
             max_mutual_close_fee_sat: 100_000,
+            max_dust_limit_sat: 10_000,
         }
     }
 }
@@ -112,6 +124,21 @@ impl Default for Policy {
 impl Policy {
     /// Checks a channel setup before it is stored.
     pub fn check_setup(&self, setup: &ChannelSetup) -> Result<(), PolicyViolation> {
+        for (side, dust_limit) in [
+            ("holder", setup.holder_dust_limit_sat),
+            ("counterparty", setup.counterparty_dust_limit_sat),
+        ] {
+            ensure(
+                (MIN_DUST_LIMIT_SAT..=self.max_dust_limit_sat).contains(&dust_limit),
+                rules::DUST_LIMIT_BOUNDS,
+                || {
+                    format!(
+                        "{side} dust limit {dust_limit} sat outside [{MIN_DUST_LIMIT_SAT}, {}]",
+                        self.max_dust_limit_sat
+                    )
+                },
+            )?;
+        }
         ensure(
             setup.counterparty_selected_contest_delay <= self.max_to_self_delay,
             rules::TO_SELF_DELAY_LIMIT,

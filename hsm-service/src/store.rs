@@ -4,7 +4,8 @@
 //! Two tables:
 //! - `channels`: [`ChannelRecord`] (setup + state) keyed by [`channel_key`] (node id, peer id,
 //!   channel db id), bincode-encoded.
-//! - `idempotency`: (client id, request id) → (SHA256 of the request payload, response bytes), so
+//! - `idempotency`: SHA256(client id) || u64be(request id) → (SHA256 of the request payload,
+//!   response bytes), so
 //!   a retried request gets the same answer instead of being executed twice.
 //!
 //! Durability: every write transaction is committed with [`redb::Durability::Immediate`] (redb's
@@ -81,13 +82,10 @@ impl RequestKey {
         }
     }
 
-    /// u16be(len) || client id || u64be(request id): unambiguous for any client id.
+    /// SHA256(client id) || u64be(request id): fixed length, unambiguous for any client id.
     fn table_key(&self) -> Vec<u8> {
-        let client = self.client_id.as_bytes();
-        let len = u16::try_from(client.len()).unwrap_or(u16::MAX);
-        let mut key = Vec::with_capacity(2 + client.len() + 8);
-        key.extend_from_slice(&len.to_be_bytes());
-        key.extend_from_slice(client.get(..usize::from(len)).unwrap_or(client));
+        let mut key = Vec::with_capacity(32 + 8);
+        key.extend_from_slice(&Sha256::digest(self.client_id.as_bytes()));
         key.extend_from_slice(&self.request_id.to_be_bytes());
         key
     }

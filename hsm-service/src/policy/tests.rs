@@ -129,3 +129,17 @@ fn a_long_delay_on_our_outputs_violates_to_self_delay_limit() {
         rules::TO_SELF_DELAY_LIMIT
     );
 }
+
+#[test]
+fn dust_limits_outside_the_bounds_violate_dust_limit_bounds() {
+    for (holder, counterparty) in [(353, 546), (546, 353), (546, 10_001), (0, 0)] {
+        let mut odd = setup();
+        odd.holder_dust_limit_sat = holder;
+        odd.counterparty_dust_limit_sat = counterparty;
+        assert_eq!(
+            rule_of(Policy::default().check_setup(&odd)),
+            rules::DUST_LIMIT_BOUNDS,
+            "{holder} / {counterparty}"
+        );
+    }
+}
