@@ -5,15 +5,19 @@
 //! - `channels`: [`ChannelRecord`] (setup + state) keyed by [`channel_key`] (node id, peer id,
 //!   channel db id), bincode-encoded.
 //! - `idempotency`: SHA256(client id) || u64be(request id) → (SHA256 of the request payload,
-//!   response bytes), so
-//!   a retried request gets the same answer instead of being executed twice.
+//!   response bytes), so a retried request gets the same answer instead of being executed
+//!   twice.
 //!
-//! Durability: every write transaction is committed with [`redb::Durability::Immediate`] (redb's
-//! default, set explicitly here so a change of default cannot weaken it). With it, redb's
-//! `commit` returns only after `fsync`/`fdatasync` of the file (its two-slot commit protocol makes
-//! the commit atomic), so every mutating function of this module has the state on disk before it
-//! returns, and the caller sends a reply only after that. Dropping the [`Store`] without anything
-//! else (a crash) loses nothing that was committed.
+//! Durability (checked in redb 4.6's source, `WriteTransaction::commit` → `PageManager::commit`):
+//! every write transaction is committed with [`redb::Durability::Immediate`] (redb's default, set
+//! explicitly so a change of default cannot weaken it): the new commit header is written and the
+//! file is `fdatasync`ed (`storage.flush()`) before `commit` returns. Two-phase commit is on as
+//! well (one more sync per commit): redb documents that with single-phase commit an attacker who
+//! controls part of the written data and can crash the process could make a commit land
+//! partially, and the HSM does write data that peers choose. So every mutating function here has
+//! the state on disk before it returns, and the caller sends its reply only after that.
+//! Dropping the [`Store`] without anything else (a crash) loses nothing that was committed; redb's
+//! file lock keeps a second process from opening the same file.
 
 use std::path::Path;
 
@@ -208,7 +212,8 @@ impl Store {
         })
     }
 
-    /// Runs `body` in a write transaction committed with immediate durability (fsync).
+    /// Runs `body` in a write transaction committed with immediate durability (fsync) in two
+    /// phases.
     fn write(
         &self,
         body: impl FnOnce(&redb::WriteTransaction) -> Result<(), StoreError>,
@@ -216,6 +221,7 @@ impl Store {
         let mut txn = self.db.begin_write().map_err(db_error)?;
         txn.set_durability(Durability::Immediate)
             .map_err(db_error)?;
+        txn.set_two_phase_commit(true);
         body(&txn)?;
         txn.commit().map_err(db_error)
     }
