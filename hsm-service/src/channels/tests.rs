@@ -1076,3 +1076,73 @@ fn no_commitment_is_signed_after_a_mutual_close_was_signed() {
         .unwrap_err();
     assert_eq!(rule(error), rules::CHANNEL_CLOSED);
 }
+
+#[test]
+fn a_second_open_of_the_same_file_is_refused() {
+    let (alice, _bob) = open_channel(CommitmentFormat::StaticRemoteKey);
+    assert!(matches!(
+        Store::open(&alice.path),
+        Err(StoreError::Database(_))
+    ));
+}
+
+mod interop {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn arbitrary_view() -> impl Strategy<Value = (CommitmentFormat, CommitmentInfo)> {
+        let htlc = (
+            any::<bool>(),
+            1u64..60_000_000,
+            any::<u8>(),
+            0u32..1_000_000,
+        )
+            .prop_map(
+                |(offered_by_holder, amount_msat, tag, cltv_expiry)| HtlcInfo {
+                    offered_by_holder,
+                    amount_msat,
+                    payment_hash: Sha256::digest([tag; 32]).into(),
+                    cltv_expiry,
+                },
+            );
+        (
+            any::<bool>(),
+            proptest::collection::vec(htlc, 0..6),
+            253u32..20_000,
+            0u64..=100,
+        )
+            .prop_map(|(anchors, htlcs, feerate_per_kw, alice_percent)| {
+                let in_htlcs: u64 = htlcs.iter().map(|htlc| htlc.amount_msat).sum();
+                let rest = FUNDING_SAT * 1000 - in_htlcs;
+                let to_alice = rest / 100 * alice_percent;
+                let format = if anchors {
+                    CommitmentFormat::Anchors
+                } else {
+                    CommitmentFormat::StaticRemoteKey
+                };
+                (
+                    format,
+                    CommitmentInfo {
+                        feerate_per_kw,
+                        to_holder_msat: to_alice,
+                        to_counterparty_msat: rest - to_alice,
+                        htlcs,
+                    },
+                )
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Whatever the balances, HTLCs (trimmed or not) and format, what one HSM signs the other
+        /// validates, both ways.
+        #[test]
+        fn what_one_hsm_signs_the_other_validates((format, view) in arbitrary_view()) {
+            let (mut alice, mut bob) = open_channel(format);
+            sign_validate_revoke(&mut alice, &mut bob, 0, &view);
+            sign_validate_revoke(&mut bob, &mut alice, 0, &mirrored(&view));
+        }
+    }
+}
