@@ -109,6 +109,25 @@ pub struct SignedHolderCommitment {
     /// The commitment with the complete funding witness.
     pub tx: Transaction,
     pub holder_signature: Signature,
+    /// The second-stage HTLC transactions of its untrimmed HTLCs, in output order.
+    pub htlc_transactions: Vec<SignedHolderHtlc>,
+}
+
+/// One HTLC-success or HTLC-timeout transaction of our commitment with both signatures; the
+/// caller adds the preimage (success) and builds the witness with the wire crate's
+/// `htlc_success_witness` / `htlc_timeout_witness`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHolderHtlc {
+    /// Without witness.
+    pub tx: Transaction,
+    /// Position of the HTLC in the validated commitment's `htlcs`.
+    pub htlc_index: usize,
+    /// The commitment output's witness script this transaction spends.
+    pub witness_script: ScriptBuf,
+    /// Ours, `SIGHASH_ALL`.
+    pub holder_signature: bitcoin::ecdsa::Signature,
+    /// The counterparty's, with its sighash type (`SINGLE|ANYONECANPAY` for anchors).
+    pub counterparty_signature: bitcoin::ecdsa::Signature,
 }
 
 /// Our signature on a mutual close, and the transaction it signs (without witness).
@@ -505,11 +524,39 @@ impl ChannelSigner {
                 ),
             );
         }
+        let htlc_key = derive_private_key(&secrets.htlc_base_secret, &point)?;
+        let counterparty_sighash = remote_htlc_sighash_type(setup.commitment_format);
+        let htlc_transactions = built
+            .htlc_txs
+            .into_iter()
+            .zip(&latest.counterparty_htlc_signatures)
+            .map(|(htlc_tx, counterparty_signature)| {
+                let holder_signature = sign_p2wsh(
+                    &htlc_tx.tx,
+                    0,
+                    &htlc_tx.spent_witness_script,
+                    htlc_tx.spent_amount,
+                    EcdsaSighashType::All,
+                    &htlc_key,
+                )?;
+                Ok(SignedHolderHtlc {
+                    tx: htlc_tx.tx,
+                    htlc_index: htlc_tx.htlc_index,
+                    witness_script: htlc_tx.spent_witness_script,
+                    holder_signature,
+                    counterparty_signature: ecdsa::Signature {
+                        signature: *counterparty_signature,
+                        sighash_type: counterparty_sighash,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>, ChannelError>>()?;
         record.state.force_closed = true;
         self.commit(id, record)?;
         Ok(SignedHolderCommitment {
             tx,
             holder_signature: holder_signature.signature,
+            htlc_transactions,
         })
     }
 

@@ -26,6 +26,7 @@ pub mod store;
 
 pub use channels::{
     ChannelError, ChannelSetup, ChannelSigner, CommitmentInfo, HtlcInfo, MutualCloseInfo,
+    SignedHolderCommitment,
 };
 pub use policy::{Policy, PolicyViolation};
 pub use store::{RequestKey, Store, StoreError};

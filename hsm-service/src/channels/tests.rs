@@ -7,7 +7,9 @@ use std::str::FromStr;
 
 use bitcoin::hashes::Hash;
 use bitcoin::{OutPoint, ScriptBuf, Txid};
+use lnfleet_wire::bolt3::keys::derive_public_key;
 use lnfleet_wire::bolt3::scripts::CommitmentFormat;
+use lnfleet_wire::bolt3::signing::verify_p2wsh;
 use secp256k1::{PublicKey, SecretKey, SECP256K1};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -247,6 +249,29 @@ fn full_flow_interoperates(format: CommitmentFormat) {
     for party in [&mut alice, &mut bob] {
         let signed = party.hsm.sign_holder_commitment(&party.id, 2).unwrap();
         assert_eq!(signed.tx.input[0].witness.len(), 4);
+        // Two HTLCs above the dust limits, each with both signatures valid.
+        assert_eq!(signed.htlc_transactions.len(), 2);
+        let keys = party.hsm.signer().channel_public_keys(&party.id).unwrap();
+        let point = party.hsm.per_commitment_point(&party.id, 2).unwrap();
+        let holder_htlc_key = derive_public_key(&keys.htlc_basepoint, &point).unwrap();
+        for htlc in &signed.htlc_transactions {
+            assert_eq!(
+                htlc.tx.input[0].previous_output.txid,
+                signed.tx.compute_txid()
+            );
+            // Mirroring keeps the HTLC order and amounts.
+            let amount =
+                bitcoin::Amount::from_sat(alice_view(2).htlcs[htlc.htlc_index].amount_msat / 1000);
+            assert!(verify_p2wsh(
+                &htlc.tx,
+                0,
+                &htlc.witness_script,
+                amount,
+                &htlc.holder_signature,
+                &holder_htlc_key
+            )
+            .unwrap());
+        }
     }
     let alice_state = alice.hsm.store().channel(&alice.id).unwrap().unwrap().state;
     assert_eq!(alice_state.highest_revoked_holder, Some(1));
