@@ -5,6 +5,7 @@
 //! - [`types`]: the channel setup and the request/response contents.
 //! - [`state`]: the durable per-channel state.
 //! - [`build`]: transactions from setup + semantics (wire crate's BOLT 3 code).
+//! - [`secrets`]: the counterparty's released per-commitment secrets, compact and serializable.
 //!
 //! The order of every mutating operation is: load, check, compute, commit (fsync), return. A
 //! crash at any point either loses the whole operation (nothing was answered) or keeps it.
