@@ -10,6 +10,8 @@
 //! - [`dispatch`]: a contract request to the signer call that answers it.
 //! - [`service`]: the request-stream loop with authentication, metrics and stale-entry claiming.
 //! - [`config`]: command line, environment and the client registry file.
+//! - [`channels`]: channel keys, commitments and closes under the validating [`policy`], with
+//!   state in the HSM's own durable [`store`].
 #![forbid(unsafe_code)]
 
 pub mod config;
@@ -27,3 +29,14 @@ pub use signer::{
     encode_signed_message, verify_message, ChannelAnnouncementSignatures, MessageError, Signer,
     SignerError,
 };
+
+pub mod channels;
+pub mod policy;
+pub mod store;
+
+pub use channels::{
+    ChannelError, ChannelSetup, ChannelSigner, CommitmentInfo, HtlcInfo, MutualCloseInfo,
+    SignedHolderCommitment,
+};
+pub use policy::{Policy, PolicyViolation};
+pub use store::{RequestKey, Store, StoreError};
