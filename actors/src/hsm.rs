@@ -20,7 +20,8 @@ pub mod transport;
 pub use auth::{AuthConfig, AuthError, AuthMetrics, Authenticator, ClientCredential, Verdict};
 pub use client::{BlockingEcdh, HsmClient, HsmClientConfig, HsmClientError, HsmClientMetrics};
 pub use contract::{
-    ChannelRef, HsmError, HsmReply, HsmRequest, HsmResponse, Permission, PublicKeyBytes,
-    RecoverableSignatureBytes, SignatureBytes,
+    ChannelBasepoints, ChannelRef, ChannelSetupInfo, CommitmentInfo, HsmError, HsmReply,
+    HsmRequest, HsmResponse, HtlcInfo, MutualCloseInfo, Permission, PublicKeyBytes,
+    RecoverableSignatureBytes, SignatureBytes, SignedHtlcTx,
 };
 pub use transport::{RequestStream, StreamEntry};

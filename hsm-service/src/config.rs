@@ -9,9 +9,12 @@ use clap::Parser;
 use lnfleet_actors::hsm::{AuthConfig, Authenticator, ClientCredential, Permission};
 use serde::Deserialize;
 
+use crate::channels::ChannelSigner;
 use crate::key_source::KeySource;
+use crate::policy::Policy;
 use crate::seed::{Seed, SeedError};
 use crate::signer::{Signer, SignerError};
+use crate::store::{Store, StoreError};
 
 /// `hsm-service` command line. Every flag also reads an environment variable, so a Kubernetes
 /// Secret can provide the seed and the client keys.
@@ -39,6 +42,9 @@ pub struct HsmArgs {
         default_value = "0"
     )]
     pub node_indices: Vec<u32>,
+    /// The HSM's own durable store (policy state, idempotency), on its own volume. Never Redis.
+    #[arg(long, env = "LNFLEET_HSM_STORE")]
+    pub store: PathBuf,
     /// JSON client registry: `[{"id": "edge-1", "key_hex": "<64 hex>", "permissions": ["ecdh"]}]`.
     #[arg(long, env = "LNFLEET_HSM_CLIENTS")]
     pub clients: PathBuf,
@@ -66,6 +72,8 @@ pub enum ConfigError {
     Seed(#[from] SeedError),
     #[error("node keys: {0}")]
     Signer(#[from] SignerError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
     #[error("reading client registry {path}: {source}")]
     ClientsUnreadable {
         path: PathBuf,
@@ -163,6 +171,15 @@ impl HsmArgs {
     pub fn signer(&self) -> Result<Signer, ConfigError> {
         let source = KeySource::Derived(self.seed()?);
         Ok(Signer::new(source, self.node_indices.iter().copied())?)
+    }
+
+    /// Keys, the default policy and the durable store.
+    pub fn channel_signer(&self) -> Result<ChannelSigner, ConfigError> {
+        Ok(ChannelSigner::new(
+            self.signer()?,
+            Store::open(&self.store)?,
+            Policy::default(),
+        ))
     }
 
     pub fn auth_config(&self) -> AuthConfig {

@@ -1,8 +1,13 @@
-//! From a typed [`HsmRequest`] to the [`Signer`] call that answers it, and from the signer's
-//! refusals to the contract's typed [`HsmError`]s.
+//! From a typed [`HsmRequest`] to the call that answers it, and from refusals to the contract's
+//! typed [`HsmError`]s.
 //!
-//! Channel operations (keys, commitments, closes) need the validating policy and its durable
-//! state; until a [`ChannelOperations`] is plugged in they are refused with a typed error.
+//! Node requests (ECDH, gossip, invoices, messages) are pure functions of the keys: answering a
+//! retry again gives the same answer (signatures are RFC 6979 deterministic). Channel requests
+//! change policy state, so each runs inside the store's idempotency transaction: a retry with
+//! the same request id and payload gets the stored answer, another payload under that id is
+//! refused, and the state and the answer are on disk before the reply leaves.
+
+mod channels;
 
 use lnfleet_actors::hsm::{
     ChannelRef, HsmError, HsmRequest, HsmResponse, PublicKeyBytes, RecoverableSignatureBytes,
@@ -12,21 +17,19 @@ use lnfleet_wire::gossip::{ChannelAnnouncement, ChannelUpdate, NodeAnnouncement}
 use lnfleet_wire::WireMessage;
 use secp256k1::PublicKey;
 
+use crate::channels::ChannelSigner;
 use crate::derivation::ChannelKeyId;
 use crate::key_source::KeyError;
-use crate::signer::{Signer, SignerError};
+use crate::signer::SignerError;
 
-/// The channel half of the HSM (policy + durable state), answering channel requests.
-pub trait ChannelOperations: Send + Sync {
-    fn handle(&self, request: &HsmRequest) -> Result<HsmResponse, HsmError>;
-}
-
-/// Answers one authorised request.
+/// Answers one authorised request from `client_id`.
 pub fn dispatch(
-    signer: &Signer,
-    channels: Option<&dyn ChannelOperations>,
+    hsm: &mut ChannelSigner,
+    client_id: &str,
+    request_id: [u8; 16],
     request: &HsmRequest,
 ) -> Result<HsmResponse, HsmError> {
+    let signer = hsm.signer();
     match request {
         HsmRequest::NodeInfo => Ok(HsmResponse::NodeInfo {
             node_ids: signer.node_ids().iter().map(PublicKeyBytes::from).collect(),
@@ -101,17 +104,16 @@ pub fn dispatch(
             })
         }
         HsmRequest::NewChannel { .. }
+        | HsmRequest::SetupChannel { .. }
         | HsmRequest::GetPerCommitmentPoint { .. }
         | HsmRequest::ValidateCommitmentAndRevoke { .. }
         | HsmRequest::SignCounterpartyCommitment { .. }
+        | HsmRequest::ValidateCounterpartyRevocation { .. }
         | HsmRequest::SignHolderCommitment { .. }
-        | HsmRequest::SignHtlcTransactions { .. }
-        | HsmRequest::SignMutualClose { .. } => match channels {
-            Some(channels) => channels.handle(request),
-            None => Err(HsmError::Fatal {
-                reason: "this hsm serves no channel operations".into(),
-            }),
-        },
+        | HsmRequest::SetShutdownScripts { .. }
+        | HsmRequest::SignMutualClose { .. } => {
+            channels::dispatch_idempotent(hsm, client_id, request_id, request)
+        }
     }
 }
 
@@ -121,17 +123,17 @@ fn single(signature: secp256k1::ecdsa::Signature) -> HsmResponse {
     }
 }
 
-fn reject(rule: &str) -> HsmError {
+pub(crate) fn reject(rule: &str) -> HsmError {
     HsmError::PolicyReject { rule: rule.into() }
 }
 
-fn invalid(what: &str) -> HsmError {
+pub(crate) fn invalid(what: &str) -> HsmError {
     HsmError::Fatal {
         reason: format!("invalid request: {what}"),
     }
 }
 
-fn key(bytes: &PublicKeyBytes, what: &str) -> Result<PublicKey, HsmError> {
+pub(crate) fn key(bytes: &PublicKeyBytes, what: &str) -> Result<PublicKey, HsmError> {
     bytes
         .to_public_key()
         .map_err(|_| invalid(&format!("{what} is not a public key")))

@@ -15,10 +15,10 @@ async fn main() -> anyhow::Result<()> {
     let args = HsmArgs::parse();
     init_tracing("hsm", LogFormat::from_str(&args.log_format)?);
 
-    let signer = Arc::new(args.signer().context("loading keys")?);
+    let core = args.channel_signer().context("loading keys and store")?;
     let mut auth = Authenticator::new(args.auth_config());
     let clients = load_clients(&args.clients, &mut auth)?;
-    for node_id in signer.node_ids() {
+    for node_id in core.signer().node_ids() {
         tracing::info!(%node_id, "serving node");
     }
     tracing::info!(clients = clients.len(), "client registry loaded");
@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
     let telemetry = serve(args.metrics_listen, metrics, readiness)?;
     tracing::info!(addr = %telemetry.local_addr(), "telemetry listening");
 
-    let service = Arc::new(HsmService::new(signer, None, auth, hsm_metrics));
+    let service = Arc::new(HsmService::new(core, auth, hsm_metrics));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let config = StreamConfig::new(&args.redis_url, args.consumer());
     let running = tokio::spawn(service.run(config, redis_ready, stopped));

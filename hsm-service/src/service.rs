@@ -1,20 +1,21 @@
 //! The HSM as a service: requests from the Redis stream, authenticated, answered by the
-//! [`Signer`] (and the channel operations when plugged in), replied to the asking client, acked.
+//! [`ChannelSigner`] (keys, policy, durable state), replied to the asking client, acked.
 //! Entries a crashed replica left pending are claimed and served (`XAUTOCLAIM`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lnfleet_actors::hsm::{
-    AuthError, AuthMetrics, Authenticator, HsmError, HsmReply, RequestStream, StreamEntry, Verdict,
+    AuthError, AuthMetrics, Authenticator, HsmError, HsmReply, HsmRequest, HsmResponse,
+    RequestStream, StreamEntry, Verdict,
 };
 use lnfleet_actors::redis as lnredis;
 use lnfleet_actors::telemetry::{Metrics, MetricsError, ReadinessCheck};
 use prometheus::{HistogramVec, IntCounterVec};
 use tokio::sync::watch;
 
-use crate::dispatch::{dispatch, ChannelOperations};
-use crate::signer::Signer;
+use crate::channels::ChannelSigner;
+use crate::dispatch::dispatch;
 
 /// How one replica consumes the request stream.
 #[derive(Debug, Clone)]
@@ -85,29 +86,20 @@ impl HsmMetrics {
 
 /// One HSM replica's request handling.
 pub struct HsmService {
-    signer: Arc<Signer>,
-    channels: Option<Arc<dyn ChannelOperations>>,
+    /// One lock for the keys, the policy and the store: channel operations must see each other's
+    /// state changes in order, and signing is microseconds next to the store's fsync.
+    core: Arc<Mutex<ChannelSigner>>,
     auth: Authenticator,
     metrics: HsmMetrics,
 }
 
 impl HsmService {
-    pub fn new(
-        signer: Arc<Signer>,
-        channels: Option<Arc<dyn ChannelOperations>>,
-        auth: Authenticator,
-        metrics: HsmMetrics,
-    ) -> Self {
+    pub fn new(core: ChannelSigner, auth: Authenticator, metrics: HsmMetrics) -> Self {
         HsmService {
-            signer,
-            channels,
+            core: Arc::new(Mutex::new(core)),
             auth,
             metrics,
         }
-    }
-
-    pub fn signer(&self) -> &Signer {
-        &self.signer
     }
 
     /// Serves the stream until `shutdown` turns true. Redis failures flip `redis_ready` and are
@@ -199,7 +191,9 @@ impl HsmService {
         let request = verdict.request();
         let operation = request.request.operation_name();
         let started = Instant::now();
-        let outcome = self.answer(&request.request);
+        let outcome = self
+            .answer(&request.client_id, request.request_id, &request.request)
+            .await;
         let result = match &outcome {
             Ok(_) => "ok",
             Err(error) => error.kind(),
@@ -228,12 +222,29 @@ impl HsmService {
         stream.ack(&entry.id).await
     }
 
-    /// The answer to an authorised request.
-    pub fn answer(
+    /// The answer to an authorised request, computed off the async executor (the store syncs
+    /// to disk before it returns).
+    pub async fn answer(
         &self,
-        request: &lnfleet_actors::hsm::HsmRequest,
-    ) -> Result<lnfleet_actors::hsm::HsmResponse, HsmError> {
-        dispatch(&self.signer, self.channels.as_deref(), request)
+        client_id: &str,
+        request_id: [u8; 16],
+        request: &HsmRequest,
+    ) -> Result<HsmResponse, HsmError> {
+        let core = Arc::clone(&self.core);
+        let client_id = client_id.to_owned();
+        let request = request.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave half-written state: the store commits
+            // whole transactions or nothing.
+            let mut core = core.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            dispatch(&mut core, &client_id, request_id, &request)
+        })
+        .await
+        .unwrap_or_else(|error| {
+            Err(HsmError::Transient {
+                reason: format!("signing task failed: {error}"),
+            })
+        })
     }
 
     /// Counts a refusal and, when the request was authentic (its tag verified), tells the client.

@@ -51,8 +51,11 @@ pub enum StoreError {
     #[error("record does not encode: {0}")]
     Encode(bincode::Error),
     /// The client reused a request id for a different payload.
-    #[error("request {request_id} of client {client_id} was already used for another payload")]
-    IdempotencyConflict { client_id: String, request_id: u64 },
+    #[error("request {} of client {client_id} was already used for another payload", hex::encode(.request_id))]
+    IdempotencyConflict {
+        client_id: String,
+        request_id: [u8; 16],
+    },
 }
 
 fn db_error(error: impl Into<redb::Error>) -> StoreError {
@@ -72,13 +75,13 @@ pub fn channel_key(id: &ChannelKeyId) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestKey {
     pub client_id: String,
-    pub request_id: u64,
+    pub request_id: [u8; 16],
     /// SHA256 of the request payload: the same id with another payload is a conflict.
     pub payload_digest: [u8; 32],
 }
 
 impl RequestKey {
-    pub fn new(client_id: impl Into<String>, request_id: u64, payload: &[u8]) -> RequestKey {
+    pub fn new(client_id: impl Into<String>, request_id: [u8; 16], payload: &[u8]) -> RequestKey {
         RequestKey {
             client_id: client_id.into(),
             request_id,
@@ -86,11 +89,11 @@ impl RequestKey {
         }
     }
 
-    /// SHA256(client id) || u64be(request id): fixed length, unambiguous for any client id.
+    /// SHA256(client id) || request id (16 bytes): fixed length, unambiguous for any client id.
     fn table_key(&self) -> Vec<u8> {
-        let mut key = Vec::with_capacity(32 + 8);
+        let mut key = Vec::with_capacity(32 + 16);
         key.extend_from_slice(&Sha256::digest(self.client_id.as_bytes()));
-        key.extend_from_slice(&self.request_id.to_be_bytes());
+        key.extend_from_slice(&self.request_id);
         key
     }
 }

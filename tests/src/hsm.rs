@@ -8,8 +8,9 @@ use lnfleet_actors::hsm::{AuthConfig, Authenticator, ClientCredential};
 use lnfleet_actors::telemetry::{serve, Metrics, Readiness, TelemetryServer};
 use lnfleet_hsm::config::{register_clients, ClientEntry};
 use lnfleet_hsm::service::{HsmMetrics, HsmService, StreamConfig};
-use lnfleet_hsm::{KeySource, Seed, Signer};
+use lnfleet_hsm::{ChannelSigner, KeySource, Policy, Seed, Signer, Store};
 use secp256k1::PublicKey;
+use std::path::Path;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -39,15 +40,35 @@ pub struct RunningHsm {
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
     _telemetry: TelemetryServer,
+    _store_dir: Option<tempfile::TempDir>,
 }
 
 impl RunningHsm {
+    /// A replica with its store in a fresh temporary directory.
     pub async fn start(
         redis_url: &str,
         consumer: &str,
         seed: &[u8],
         node_indices: &[u32],
         clients: &[&HsmClientSpec],
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let store = dir.path().join("hsm.redb");
+        let mut hsm =
+            Self::start_with_store(redis_url, consumer, seed, node_indices, clients, &store)
+                .await?;
+        hsm._store_dir = Some(dir);
+        Ok(hsm)
+    }
+
+    /// A replica on the store file `store` (reopened after a restart, as on a real volume).
+    pub async fn start_with_store(
+        redis_url: &str,
+        consumer: &str,
+        seed: &[u8],
+        node_indices: &[u32],
+        clients: &[&HsmClientSpec],
+        store: &Path,
     ) -> anyhow::Result<Self> {
         let signer = Signer::new(
             KeySource::Derived(Seed::from_bytes(seed)?),
@@ -69,7 +90,8 @@ impl RunningHsm {
         let hsm_metrics = HsmMetrics::register(&metrics)?;
         let telemetry = serve("127.0.0.1:0".parse()?, metrics, readiness)?;
         let node_ids = signer.node_ids();
-        let service = Arc::new(HsmService::new(Arc::new(signer), None, auth, hsm_metrics));
+        let core = ChannelSigner::new(signer, Store::open(store)?, Policy::default());
+        let service = Arc::new(HsmService::new(core, auth, hsm_metrics));
         let (stop, stopped) = watch::channel(false);
         let config = StreamConfig::new(redis_url, consumer);
         let task = tokio::spawn(service.run(config, redis_ready, stopped));
@@ -79,6 +101,7 @@ impl RunningHsm {
             stop,
             task,
             _telemetry: telemetry,
+            _store_dir: None,
         })
     }
 }

@@ -12,8 +12,9 @@ use tokio::runtime::Handle;
 
 use super::auth::{self, ClientCredential, ReplyError};
 use super::contract::{
-    ChannelBasepoints, ChannelRef, HsmError, HsmRequest, HsmResponse, HtlcInfo, HtlcTransaction,
-    KeyError, PublicKeyBytes, RecoverableSignatureBytes, SignatureBytes,
+    ChannelBasepoints, ChannelRef, ChannelSetupInfo, CommitmentInfo, HsmError, HsmRequest,
+    HsmResponse, KeyError, MutualCloseInfo, PublicKeyBytes, RecoverableSignatureBytes,
+    SignatureBytes, SignedHtlcTx,
 };
 use super::transport::{self, ReplyWaiter};
 use crate::contracts;
@@ -410,20 +411,31 @@ impl HsmClient {
         }
     }
 
-    /// Hands the peer's signatures on our new commitment to the HSM; answers the revoked
-    /// commitment's secret and the next per-commitment point, for `revoke_and_ack`.
+    /// Registers the channel's fixed parameters once it is funded.
+    pub async fn setup_channel(
+        &self,
+        channel: ChannelRef,
+        setup: ChannelSetupInfo,
+    ) -> Result<(), HsmClientError> {
+        self.done("setup_channel", HsmRequest::SetupChannel { channel, setup })
+            .await
+    }
+
+    /// Hands the peer's signatures on our new commitment to the HSM; answers what
+    /// `revoke_and_ack` carries: the revoked commitment's secret (none for commitment 0) and the
+    /// next per-commitment point.
     pub async fn validate_commitment_and_revoke(
         &self,
         channel: ChannelRef,
         commitment_number: u64,
-        commitment_tx: Vec<u8>,
+        info: CommitmentInfo,
         counterparty_signature: SignatureBytes,
         htlc_signatures: Vec<SignatureBytes>,
-    ) -> Result<([u8; 32], PublicKey), HsmClientError> {
+    ) -> Result<(Option<[u8; 32]>, PublicKey), HsmClientError> {
         let request = HsmRequest::ValidateCommitmentAndRevoke {
             channel,
             commitment_number,
-            commitment_tx,
+            info,
             counterparty_signature,
             htlc_signatures,
         };
@@ -431,6 +443,7 @@ impl HsmClient {
             HsmResponse::Revoked {
                 old_secret,
                 next_per_commitment_point,
+                ..
             } => Ok((old_secret, next_per_commitment_point.to_public_key()?)),
             other => Err(unexpected("validate_commitment_and_revoke", &other)),
         }
@@ -441,18 +454,14 @@ impl HsmClient {
         &self,
         channel: ChannelRef,
         commitment_number: u64,
-        commitment_tx: Vec<u8>,
         per_commitment_point: &PublicKey,
-        feerate_per_kw: u32,
-        htlcs: Vec<HtlcInfo>,
+        info: CommitmentInfo,
     ) -> Result<(SignatureBytes, Vec<SignatureBytes>), HsmClientError> {
         let request = HsmRequest::SignCounterpartyCommitment {
             channel,
             commitment_number,
-            commitment_tx,
             per_commitment_point: per_commitment_point.into(),
-            feerate_per_kw,
-            htlcs,
+            info,
         };
         match self.call(request).await? {
             HsmResponse::CommitmentSignatures {
@@ -463,61 +472,78 @@ impl HsmClient {
         }
     }
 
-    /// Our signature on our own latest commitment, to broadcast it.
+    /// The peer's `revoke_and_ack` secret for its commitment `commitment_number`.
+    pub async fn validate_counterparty_revocation(
+        &self,
+        channel: ChannelRef,
+        commitment_number: u64,
+        secret: [u8; 32],
+    ) -> Result<(), HsmClientError> {
+        let request = HsmRequest::ValidateCounterpartyRevocation {
+            channel,
+            commitment_number,
+            secret,
+        };
+        self.done("validate_counterparty_revocation", request).await
+    }
+
+    /// Our latest commitment and its HTLC transactions, signed, to broadcast.
     pub async fn sign_holder_commitment(
         &self,
         channel: ChannelRef,
         commitment_number: u64,
-        commitment_tx: Vec<u8>,
-    ) -> Result<SignatureBytes, HsmClientError> {
+    ) -> Result<(Vec<u8>, Vec<SignedHtlcTx>), HsmClientError> {
         let request = HsmRequest::SignHolderCommitment {
             channel,
             commitment_number,
-            commitment_tx,
-        };
-        self.single_signature("sign_holder_commitment", request)
-            .await
-    }
-
-    /// Signatures for our second-stage HTLC transactions, in the order given.
-    pub async fn sign_htlc_transactions(
-        &self,
-        channel: ChannelRef,
-        commitment_number: u64,
-        per_commitment_point: &PublicKey,
-        htlc_txs: Vec<HtlcTransaction>,
-    ) -> Result<Vec<SignatureBytes>, HsmClientError> {
-        let expected = htlc_txs.len();
-        let request = HsmRequest::SignHtlcTransactions {
-            channel,
-            commitment_number,
-            per_commitment_point: per_commitment_point.into(),
-            htlc_txs,
         };
         match self.call(request).await? {
-            HsmResponse::Signatures { signatures } if signatures.len() == expected => {
-                Ok(signatures)
-            }
-            other => Err(unexpected("sign_htlc_transactions", &other)),
+            HsmResponse::HolderCommitment {
+                commitment_tx,
+                htlc_txs,
+            } => Ok((commitment_tx, htlc_txs)),
+            other => Err(unexpected("sign_holder_commitment", &other)),
         }
     }
 
+    pub async fn set_shutdown_scripts(
+        &self,
+        channel: ChannelRef,
+        holder_script: Vec<u8>,
+        counterparty_script: Vec<u8>,
+    ) -> Result<(), HsmClientError> {
+        let request = HsmRequest::SetShutdownScripts {
+            channel,
+            holder_script,
+            counterparty_script,
+        };
+        self.done("set_shutdown_scripts", request).await
+    }
+
+    /// The mutual close transaction the HSM built from `info`, and our signature on it.
     pub async fn sign_mutual_close(
         &self,
         channel: ChannelRef,
-        tx: Vec<u8>,
-        funding_amount_sat: u64,
-        counterparty_script: Vec<u8>,
-        holder_script: Vec<u8>,
-    ) -> Result<SignatureBytes, HsmClientError> {
-        let request = HsmRequest::SignMutualClose {
-            channel,
-            tx,
-            funding_amount_sat,
-            counterparty_script,
-            holder_script,
-        };
-        self.single_signature("sign_mutual_close", request).await
+        info: MutualCloseInfo,
+    ) -> Result<(Vec<u8>, SignatureBytes), HsmClientError> {
+        match self
+            .call(HsmRequest::SignMutualClose { channel, info })
+            .await?
+        {
+            HsmResponse::MutualClose { tx, signature } => Ok((tx, signature)),
+            other => Err(unexpected("sign_mutual_close", &other)),
+        }
+    }
+
+    async fn done(
+        &self,
+        operation: &'static str,
+        request: HsmRequest,
+    ) -> Result<(), HsmClientError> {
+        match self.call(request).await? {
+            HsmResponse::Done => Ok(()),
+            other => Err(unexpected(operation, &other)),
+        }
     }
 
     async fn single_signature(

@@ -154,24 +154,75 @@ pub struct ChannelRef {
     pub channel_db_id: u64,
 }
 
-/// An HTLC on a commitment, as the HSM's policy needs it to check the transaction.
+/// An HTLC on a commitment, seen from the HSM's side ("holder") whichever commitment is meant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HtlcInfo {
-    /// Offered by the commitment's owner (true) or received (false).
-    pub offered: bool,
+    /// Offered by the holder (it pays on success); otherwise offered to it.
+    pub offered_by_holder: bool,
     pub amount_msat: u64,
     pub payment_hash: [u8; 32],
     pub cltv_expiry: u32,
 }
 
-/// A second-stage HTLC transaction to sign, spending one output of a commitment.
+/// What a commitment transaction says. The HSM builds the transaction from this itself (BOLT 3),
+/// so it can never be asked to sign an output it cannot account for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HtlcTransaction {
-    /// Consensus-encoded transaction.
+pub struct CommitmentInfo {
+    pub feerate_per_kw: u32,
+    /// The holder's balance, HTLCs excluded, before fees.
+    pub to_holder_msat: u64,
+    /// The counterparty's balance, HTLCs excluded, before fees.
+    pub to_counterparty_msat: u64,
+    pub htlcs: Vec<HtlcInfo>,
+}
+
+/// What is fixed once a channel is funded; registered once, never changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSetupInfo {
+    /// Whether the holder sent `open_channel` (and pays the commitment fees).
+    pub holder_is_opener: bool,
+    /// Funding txid in internal byte order, as in `funding_created`.
+    pub funding_txid: [u8; 32],
+    pub funding_output_index: u16,
+    pub funding_amount_sat: u64,
+    /// `option_anchors`; otherwise `option_static_remotekey`.
+    pub anchors: bool,
+    /// The CSV delay the holder imposes on the counterparty's `to_local`.
+    pub holder_selected_contest_delay: u16,
+    /// The CSV delay the counterparty imposes on the holder's `to_local`.
+    pub counterparty_selected_contest_delay: u16,
+    pub holder_dust_limit_sat: u64,
+    pub counterparty_dust_limit_sat: u64,
+    /// The counterparty's funding key and basepoints, from `open_channel`/`accept_channel`.
+    pub counterparty_keys: ChannelBasepoints,
+    pub holder_upfront_shutdown_script: Option<Vec<u8>>,
+    pub counterparty_upfront_shutdown_script: Option<Vec<u8>>,
+}
+
+/// A second-stage HTLC transaction of our commitment with both signatures. The caller builds the
+/// witness (adding the preimage for HTLC-success) with the wire crate's BOLT 3 helpers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedHtlcTx {
+    /// Consensus-encoded, without witness.
     pub tx: Vec<u8>,
-    /// The value of the commitment output it spends (needed for the segwit sighash).
-    pub input_amount_sat: u64,
-    pub htlc: HtlcInfo,
+    /// Position of the HTLC in the commitment's `htlcs`.
+    pub htlc_index: u32,
+    /// The witness script of the commitment output it spends.
+    pub witness_script: Vec<u8>,
+    /// DER signature followed by its sighash byte (`SIGHASH_ALL`).
+    pub holder_signature: Vec<u8>,
+    /// DER signature followed by its sighash byte (`SINGLE|ANYONECANPAY` with anchors).
+    pub counterparty_signature: Vec<u8>,
+}
+
+/// What a mutual close transaction pays. A zero value omits that output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MutualCloseInfo {
+    pub fee_sat: u64,
+    pub holder_value_sat: u64,
+    pub holder_script: Vec<u8>,
+    pub counterparty_value_sat: u64,
+    pub counterparty_script: Vec<u8>,
 }
 
 /// A request to the HSM.
@@ -225,49 +276,55 @@ pub enum HsmRequest {
         peer_id: PublicKeyBytes,
         channel_db_id: u64,
     },
+    /// Register the channel's fixed parameters once it is funded (allowed once).
+    SetupChannel {
+        channel: ChannelRef,
+        setup: ChannelSetupInfo,
+    },
     /// Our per-commitment point for `commitment_number`.
     GetPerCommitmentPoint {
         channel: ChannelRef,
         commitment_number: u64,
     },
-    /// Check the peer's signatures on our new commitment and release the previous secret.
+    /// Check the peer's signatures on our new commitment `commitment_number` (built by the HSM
+    /// from `info`) and release the secret of the one it supersedes (`revoke_and_ack`).
     ValidateCommitmentAndRevoke {
         channel: ChannelRef,
         commitment_number: u64,
-        commitment_tx: Vec<u8>,
+        info: CommitmentInfo,
         counterparty_signature: SignatureBytes,
         htlc_signatures: Vec<SignatureBytes>,
     },
-    /// Sign the peer's commitment transaction and its HTLC transactions.
+    /// Sign the peer's commitment `commitment_number` and its HTLC transactions
+    /// (`commitment_signed`).
     SignCounterpartyCommitment {
         channel: ChannelRef,
         commitment_number: u64,
-        commitment_tx: Vec<u8>,
         per_commitment_point: PublicKeyBytes,
-        feerate_per_kw: u32,
-        htlcs: Vec<HtlcInfo>,
+        info: CommitmentInfo,
     },
-    /// Sign our own latest commitment to broadcast it (unilateral close).
+    /// The peer revoked its commitment `commitment_number` with `secret` (`revoke_and_ack`).
+    ValidateCounterpartyRevocation {
+        channel: ChannelRef,
+        commitment_number: u64,
+        secret: [u8; 32],
+    },
+    /// Our latest validated commitment, fully signed, and its HTLC transactions, to broadcast
+    /// (unilateral close). No new commitment is signed for the channel afterwards.
     SignHolderCommitment {
         channel: ChannelRef,
         commitment_number: u64,
-        commitment_tx: Vec<u8>,
     },
-    /// Sign our second-stage HTLC transactions after a unilateral close.
-    SignHtlcTransactions {
+    /// The scripts both sides sent in `shutdown`, when no upfront script fixed them; once only.
+    SetShutdownScripts {
         channel: ChannelRef,
-        commitment_number: u64,
-        per_commitment_point: PublicKeyBytes,
-        htlc_txs: Vec<HtlcTransaction>,
+        holder_script: Vec<u8>,
+        counterparty_script: Vec<u8>,
     },
-    /// Sign the negotiated mutual close.
+    /// Sign the negotiated mutual close (built by the HSM from `info`).
     SignMutualClose {
         channel: ChannelRef,
-        tx: Vec<u8>,
-        funding_amount_sat: u64,
-        /// The peer's script for its output, as agreed in `shutdown`.
-        counterparty_script: Vec<u8>,
-        holder_script: Vec<u8>,
+        info: MutualCloseInfo,
     },
 }
 
@@ -309,19 +366,30 @@ pub enum HsmResponse {
     PerCommitmentPoint {
         point: PublicKeyBytes,
     },
-    /// The secret for the commitment just revoked and the point for the one after the new one.
+    /// The secret of the commitment just revoked (none when commitment 0 was validated) and
+    /// the point of the one after the new one.
     Revoked {
-        old_secret: [u8; 32],
+        revoked_number: Option<u64>,
+        old_secret: Option<[u8; 32]>,
         next_per_commitment_point: PublicKeyBytes,
     },
     CommitmentSignatures {
         commitment_signature: SignatureBytes,
         htlc_signatures: Vec<SignatureBytes>,
     },
-    /// HTLC transactions, in request order.
-    Signatures {
-        signatures: Vec<SignatureBytes>,
+    /// Our commitment with its complete funding witness (consensus-encoded, ready to
+    /// broadcast), and its HTLC-success/timeout transactions with both signatures.
+    HolderCommitment {
+        commitment_tx: Vec<u8>,
+        htlc_txs: Vec<SignedHtlcTx>,
     },
+    /// The mutual close transaction (consensus-encoded, unsigned) and our signature on it.
+    MutualClose {
+        tx: Vec<u8>,
+        signature: SignatureBytes,
+    },
+    /// Done; nothing to answer (setup, shutdown scripts, counterparty revocation).
+    Done,
 }
 
 /// Why the HSM did not carry out a request.
@@ -419,12 +487,13 @@ impl HsmRequest {
             HsmRequest::SignInvoice { .. } => Permission::InvoiceSigning,
             HsmRequest::SignMessage { .. } => Permission::MessageSigning,
             HsmRequest::NewChannel { .. }
+            | HsmRequest::SetupChannel { .. }
             | HsmRequest::GetPerCommitmentPoint { .. }
             | HsmRequest::ValidateCommitmentAndRevoke { .. }
-            | HsmRequest::SignCounterpartyCommitment { .. } => Permission::ChannelSigning,
-            HsmRequest::SignHolderCommitment { .. } | HsmRequest::SignHtlcTransactions { .. } => {
-                Permission::UnilateralClose
-            }
+            | HsmRequest::SignCounterpartyCommitment { .. }
+            | HsmRequest::ValidateCounterpartyRevocation { .. }
+            | HsmRequest::SetShutdownScripts { .. } => Permission::ChannelSigning,
+            HsmRequest::SignHolderCommitment { .. } => Permission::UnilateralClose,
             HsmRequest::SignMutualClose { .. } => Permission::MutualClose,
         }
     }
@@ -441,11 +510,13 @@ impl HsmRequest {
             HsmRequest::SignInvoice { .. } => "sign_invoice",
             HsmRequest::SignMessage { .. } => "sign_message",
             HsmRequest::NewChannel { .. } => "new_channel",
+            HsmRequest::SetupChannel { .. } => "setup_channel",
             HsmRequest::GetPerCommitmentPoint { .. } => "get_per_commitment_point",
             HsmRequest::ValidateCommitmentAndRevoke { .. } => "validate_commitment_and_revoke",
             HsmRequest::SignCounterpartyCommitment { .. } => "sign_counterparty_commitment",
+            HsmRequest::ValidateCounterpartyRevocation { .. } => "validate_counterparty_revocation",
             HsmRequest::SignHolderCommitment { .. } => "sign_holder_commitment",
-            HsmRequest::SignHtlcTransactions { .. } => "sign_htlc_transactions",
+            HsmRequest::SetShutdownScripts { .. } => "set_shutdown_scripts",
             HsmRequest::SignMutualClose { .. } => "sign_mutual_close",
         }
     }

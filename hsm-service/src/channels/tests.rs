@@ -821,7 +821,7 @@ fn after_a_restart_a_revoked_commitment_is_still_refused_and_the_flow_continues(
 fn a_retried_request_gets_the_stored_answer_without_running_again() {
     let (mut alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
     let point = bob.hsm.per_commitment_point(&bob.id, 0).unwrap();
-    let request = RequestKey::new("edge-a", 1, b"sign bob 0");
+    let request = RequestKey::new("edge-a", [1; 16], b"sign bob 0");
     let sign = |hsm: &mut ChannelSigner| {
         hsm.sign_counterparty_commitment(&alice.id, 0, &alice_view(0), &point)
     };
@@ -835,7 +835,7 @@ fn a_retried_request_gets_the_stored_answer_without_running_again() {
     );
     let conflict = alice
         .hsm
-        .idempotent(&RequestKey::new("edge-a", 1, b"something else"), sign)
+        .idempotent(&RequestKey::new("edge-a", [1; 16], b"something else"), sign)
         .unwrap_err();
     assert!(matches!(
         conflict,
@@ -1046,7 +1046,7 @@ fn a_failed_idempotent_request_commits_nothing_and_sees_its_own_changes() {
     let (mut alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
     let point = bob.hsm.per_commitment_point(&bob.id, 0).unwrap();
     let id = alice.id;
-    let request = RequestKey::new("edge-a", 2, b"two signatures");
+    let request = RequestKey::new("edge-a", [2; 16], b"two signatures");
     let error = alice
         .hsm
         .idempotent(&request, |hsm| {
@@ -1069,7 +1069,7 @@ fn a_stored_response_is_replayed_after_a_restart() {
     let (mut alice, bob) = open_channel(CommitmentFormat::StaticRemoteKey);
     let point = bob.hsm.per_commitment_point(&bob.id, 0).unwrap();
     let id = alice.id;
-    let request = RequestKey::new("edge-a", 3, b"sign bob 0");
+    let request = RequestKey::new("edge-a", [3; 16], b"sign bob 0");
     let sign =
         |hsm: &mut ChannelSigner| hsm.sign_counterparty_commitment(&id, 0, &alice_view(0), &point);
     let first = alice.hsm.idempotent(&request, sign).unwrap();

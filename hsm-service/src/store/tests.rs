@@ -55,7 +55,7 @@ fn channel_keys_differ_by_every_field() {
 fn a_response_is_replayed_for_the_same_payload_after_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hsm.redb");
-    let request = RequestKey::new("edge-1", 42, b"payload");
+    let request = RequestKey::new("edge-1", [42; 16], b"payload");
     {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.response(&request).unwrap(), None);
@@ -73,17 +73,20 @@ fn a_request_id_reused_for_another_payload_is_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("hsm.redb")).unwrap();
     store
-        .put_response(&RequestKey::new("edge-1", 1, b"first"), b"answer")
+        .put_response(&RequestKey::new("edge-1", [1; 16], b"first"), b"answer")
         .unwrap();
-    let result = store.response(&RequestKey::new("edge-1", 1, b"second"));
+    let result = store.response(&RequestKey::new("edge-1", [1; 16], b"second"));
     assert!(matches!(
         result,
-        Err(StoreError::IdempotencyConflict { request_id: 1, .. })
+        Err(StoreError::IdempotencyConflict {
+            request_id: [1; 16],
+            ..
+        })
     ));
     // Another client may use the same request id.
     assert_eq!(
         store
-            .response(&RequestKey::new("edge-2", 1, b"second"))
+            .response(&RequestKey::new("edge-2", [1; 16], b"second"))
             .unwrap(),
         None
     );

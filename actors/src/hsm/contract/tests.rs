@@ -19,10 +19,46 @@ fn channel() -> ChannelRef {
 
 fn htlc() -> HtlcInfo {
     HtlcInfo {
-        offered: true,
+        offered_by_holder: true,
         amount_msat: 1_000_000,
         payment_hash: [9; 32],
         cltv_expiry: 800_000,
+    }
+}
+
+fn info() -> CommitmentInfo {
+    CommitmentInfo {
+        feerate_per_kw: 253,
+        to_holder_msat: 600_000_000,
+        to_counterparty_msat: 399_000_000,
+        htlcs: vec![htlc()],
+    }
+}
+
+fn basepoints() -> ChannelBasepoints {
+    ChannelBasepoints {
+        funding_pubkey: key(10),
+        revocation_basepoint: key(11),
+        payment_basepoint: key(12),
+        delayed_payment_basepoint: key(13),
+        htlc_basepoint: key(14),
+    }
+}
+
+fn setup() -> ChannelSetupInfo {
+    ChannelSetupInfo {
+        holder_is_opener: true,
+        funding_txid: [1; 32],
+        funding_output_index: 0,
+        funding_amount_sat: 1_000_000,
+        anchors: true,
+        holder_selected_contest_delay: 144,
+        counterparty_selected_contest_delay: 144,
+        holder_dust_limit_sat: 546,
+        counterparty_dust_limit_sat: 546,
+        counterparty_keys: basepoints(),
+        holder_upfront_shutdown_script: Some(vec![0, 20]),
+        counterparty_upfront_shutdown_script: None,
     }
 }
 
@@ -69,42 +105,46 @@ fn every_request() -> Vec<HsmRequest> {
             channel: channel(),
             commitment_number: 3,
         },
+        HsmRequest::SetupChannel {
+            channel: channel(),
+            setup: setup(),
+        },
         HsmRequest::ValidateCommitmentAndRevoke {
             channel: channel(),
             commitment_number: 4,
-            commitment_tx: vec![2, 0, 0, 0],
+            info: info(),
             counterparty_signature: SignatureBytes([5; 64]),
             htlc_signatures: vec![SignatureBytes([6; 64])],
         },
         HsmRequest::SignCounterpartyCommitment {
             channel: channel(),
             commitment_number: 5,
-            commitment_tx: vec![2, 0, 0, 0, 1],
             per_commitment_point: key(4),
-            feerate_per_kw: 253,
-            htlcs: vec![htlc()],
+            info: info(),
+        },
+        HsmRequest::ValidateCounterpartyRevocation {
+            channel: channel(),
+            commitment_number: 3,
+            secret: [8; 32],
         },
         HsmRequest::SignHolderCommitment {
             channel: channel(),
             commitment_number: 6,
-            commitment_tx: vec![2],
         },
-        HsmRequest::SignHtlcTransactions {
+        HsmRequest::SetShutdownScripts {
             channel: channel(),
-            commitment_number: 6,
-            per_commitment_point: key(5),
-            htlc_txs: vec![HtlcTransaction {
-                tx: vec![2, 0],
-                input_amount_sat: 1000,
-                htlc: htlc(),
-            }],
+            holder_script: vec![0, 20],
+            counterparty_script: vec![0, 32],
         },
         HsmRequest::SignMutualClose {
             channel: channel(),
-            tx: vec![2, 0, 0],
-            funding_amount_sat: 100_000,
-            counterparty_script: vec![0, 20],
-            holder_script: vec![0, 32],
+            info: MutualCloseInfo {
+                fee_sat: 500,
+                holder_value_sat: 60_000,
+                holder_script: vec![0, 20],
+                counterparty_value_sat: 39_500,
+                counterparty_script: vec![0, 32],
+            },
         },
     ]
 }
@@ -141,16 +181,29 @@ fn every_outcome() -> Vec<Result<HsmResponse, HsmError>> {
         }),
         Ok(HsmResponse::PerCommitmentPoint { point: key(6) }),
         Ok(HsmResponse::Revoked {
-            old_secret: [8; 32],
+            revoked_number: Some(3),
+            old_secret: Some([8; 32]),
             next_per_commitment_point: key(7),
         }),
         Ok(HsmResponse::CommitmentSignatures {
             commitment_signature: SignatureBytes([9; 64]),
             htlc_signatures: vec![SignatureBytes([10; 64])],
         }),
-        Ok(HsmResponse::Signatures {
-            signatures: vec![SignatureBytes([11; 64]), SignatureBytes([12; 64])],
+        Ok(HsmResponse::HolderCommitment {
+            commitment_tx: vec![2, 0, 0, 0],
+            htlc_txs: vec![SignedHtlcTx {
+                tx: vec![2, 0],
+                htlc_index: 1,
+                witness_script: vec![0x76],
+                holder_signature: vec![0x30, 1],
+                counterparty_signature: vec![0x30, 2],
+            }],
         }),
+        Ok(HsmResponse::MutualClose {
+            tx: vec![2, 0, 0, 0, 1],
+            signature: SignatureBytes([11; 64]),
+        }),
+        Ok(HsmResponse::Done),
         Err(HsmError::PolicyReject {
             rule: "policy-commitment-fee-range".into(),
         }),
@@ -300,19 +353,35 @@ fn arb_request() -> impl Strategy<Value = HsmRequest> {
                 data_5bit,
             }
         }),
-        (arb_channel(), any::<u64>(), bytes(), any::<[u8; 32]>()).prop_map(
-            |(channel, commitment_number, commitment_tx, sig)| {
-                let mut signature = [0u8; 64];
-                signature[..32].copy_from_slice(&sig);
-                HsmRequest::ValidateCommitmentAndRevoke {
+        (
+            arb_channel(),
+            any::<u64>(),
+            any::<(u32, u64, u64)>(),
+            any::<[u8; 32]>()
+        )
+            .prop_map(
+                |(
                     channel,
                     commitment_number,
-                    commitment_tx,
-                    counterparty_signature: SignatureBytes(signature),
-                    htlc_signatures: vec![SignatureBytes(signature); usize::from(sig[0] % 4)],
+                    (feerate_per_kw, to_holder_msat, to_counterparty_msat),
+                    sig,
+                )| {
+                    let mut signature = [0u8; 64];
+                    signature[..32].copy_from_slice(&sig);
+                    HsmRequest::ValidateCommitmentAndRevoke {
+                        channel,
+                        commitment_number,
+                        info: CommitmentInfo {
+                            feerate_per_kw,
+                            to_holder_msat,
+                            to_counterparty_msat,
+                            htlcs: vec![htlc(); usize::from(sig[1] % 3)],
+                        },
+                        counterparty_signature: SignatureBytes(signature),
+                        htlc_signatures: vec![SignatureBytes(signature); usize::from(sig[0] % 4)],
+                    }
                 }
-            }
-        ),
+            ),
     ]
 }
 
