@@ -132,3 +132,24 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Str
         .unwrap_or_default();
     Ok((status, body))
 }
+
+/// An `HsmClient` for `spec` on `redis_url`, with its own metrics registry.
+pub async fn connect_client(
+    redis_url: &str,
+    spec: &HsmClientSpec,
+    timeout: std::time::Duration,
+) -> anyhow::Result<lnfleet_actors::hsm::HsmClient> {
+    use lnfleet_actors::hsm::{HsmClient, HsmClientConfig, HsmClientMetrics};
+    let registry = prometheus::Registry::new();
+    let config = HsmClientConfig {
+        timeout,
+        ..HsmClientConfig::default()
+    };
+    Ok(HsmClient::connect(
+        redis_url,
+        spec.credential.clone(),
+        config,
+        HsmClientMetrics::register(&registry)?,
+    )
+    .await?)
+}

@@ -6,11 +6,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use lnfleet_actors::hsm::{
-    ChannelBasepoints, ChannelRef, ChannelSetupInfo, CommitmentInfo, HsmClient, HsmClientConfig,
-    HsmClientError, HsmClientMetrics, HsmError, HsmRequest, HsmResponse, HtlcInfo, SignatureBytes,
+    ChannelBasepoints, ChannelRef, ChannelSetupInfo, CommitmentInfo, HsmClient, HsmClientError,
+    HsmError, HsmRequest, HsmResponse, HtlcInfo, SignatureBytes,
 };
 use lnfleet_tests::harness::RedisServer;
-use lnfleet_tests::hsm::{HsmClientSpec, RunningHsm};
+use lnfleet_tests::hsm::{connect_client, HsmClientSpec, RunningHsm};
 use secp256k1::PublicKey;
 
 const FUNDING_SAT: u64 = 1_000_000;
@@ -21,19 +21,9 @@ struct Side {
 }
 
 async fn client(redis: &RedisServer, spec: &HsmClientSpec) -> HsmClient {
-    let registry = prometheus::Registry::new();
-    let config = HsmClientConfig {
-        timeout: Duration::from_secs(3),
-        ..HsmClientConfig::default()
-    };
-    HsmClient::connect(
-        &redis.url(),
-        spec.credential.clone(),
-        config,
-        HsmClientMetrics::register(&registry).unwrap(),
-    )
-    .await
-    .unwrap()
+    connect_client(&redis.url(), spec, Duration::from_secs(3))
+        .await
+        .unwrap()
 }
 
 fn edge_spec() -> HsmClientSpec {

@@ -9,7 +9,7 @@ use lnfleet_actors::hsm::{
 };
 use lnfleet_hsm::{verify_message, Derivation, Seed};
 use lnfleet_tests::harness::RedisServer;
-use lnfleet_tests::hsm::{http_get, HsmClientSpec, RunningHsm};
+use lnfleet_tests::hsm::{connect_client, http_get, HsmClientSpec, RunningHsm};
 use lnfleet_wire::gossip::ChannelUpdate;
 use lnfleet_wire::{ChainHash, ShortChannelId, WireMessage};
 use secp256k1::{PublicKey, SecretKey, SECP256K1};
@@ -17,19 +17,9 @@ use secp256k1::{PublicKey, SecretKey, SECP256K1};
 const SEED: [u8; 32] = [0x42; 32];
 
 async fn client(redis: &RedisServer, spec: &HsmClientSpec) -> HsmClient {
-    let registry = prometheus::Registry::new();
-    let config = HsmClientConfig {
-        timeout: Duration::from_secs(5),
-        ..HsmClientConfig::default()
-    };
-    HsmClient::connect(
-        &redis.url(),
-        spec.credential.clone(),
-        config,
-        HsmClientMetrics::register(&registry).unwrap(),
-    )
-    .await
-    .unwrap()
+    connect_client(&redis.url(), spec, Duration::from_secs(5))
+        .await
+        .unwrap()
 }
 
 fn unsigned_update(direction: u8) -> ChannelUpdate {
