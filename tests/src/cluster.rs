@@ -110,7 +110,7 @@ impl Cluster {
         ));
         out.push_str(&format!(
             "hsm-service    stream hsm:requests on that redis, node {}, metrics http://{}/metrics \
-             (development seed, random per run; no channel operations yet)\n",
+             (development seed, random per run)\n",
             self.node_id, self.hsm.telemetry_addr
         ));
         out.push_str(&format!(
