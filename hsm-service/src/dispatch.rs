@@ -29,13 +29,18 @@ pub fn dispatch(
     request_id: [u8; 16],
     request: &HsmRequest,
 ) -> Result<HsmResponse, HsmError> {
-    let signer = hsm.signer();
     match request {
         HsmRequest::NodeInfo => Ok(HsmResponse::NodeInfo {
-            node_ids: signer.node_ids().iter().map(PublicKeyBytes::from).collect(),
+            node_ids: hsm
+                .signer()
+                .node_ids()
+                .iter()
+                .map(PublicKeyBytes::from)
+                .collect(),
         }),
         HsmRequest::Ecdh { node_id, point } => {
-            let shared_secret = signer
+            let shared_secret = hsm
+                .signer()
                 .ecdh_bytes(&key(node_id, "node_id")?, point.as_bytes())
                 .map_err(refusal)?;
             Ok(HsmResponse::Ecdh { shared_secret })
@@ -45,7 +50,8 @@ pub fn dispatch(
             if announcement.node_id != key(node_id, "node_id")? {
                 return Err(reject("node_announcement_node_id"));
             }
-            let signature = signer
+            let signature = hsm
+                .signer()
                 .sign_node_announcement(&announcement)
                 .map_err(refusal)?;
             Ok(single(signature))
@@ -53,6 +59,8 @@ pub fn dispatch(
         HsmRequest::SignChannelUpdate { channel, message } => {
             let update: ChannelUpdate = decode(message, "channel_update")?;
             let id = channel_key_id(channel)?;
+            ensure_held(hsm, &id)?;
+            let signer = hsm.signer();
             let signature = signer
                 .sign_channel_update(&id.node_id, &id.peer_id, &update)
                 .map_err(refusal)?;
@@ -75,6 +83,8 @@ pub fn dispatch(
             if id.node_id != key(node_id, "node_id")? {
                 return Err(reject("channel_announcement_node_id"));
             }
+            ensure_held(hsm, &id)?;
+            let signer = hsm.signer();
             let sigs = signer
                 .sign_channel_announcement(&id, &announcement)
                 .map_err(refusal)?;
@@ -88,7 +98,8 @@ pub fn dispatch(
             hrp,
             data_5bit,
         } => {
-            let signature = signer
+            let signature = hsm
+                .signer()
                 .sign_invoice(&key(node_id, "node_id")?, hrp, data_5bit)
                 .map_err(refusal)?;
             Ok(HsmResponse::RecoverableSignature {
@@ -96,7 +107,8 @@ pub fn dispatch(
             })
         }
         HsmRequest::SignMessage { node_id, message } => {
-            let signature = signer
+            let signature = hsm
+                .signer()
                 .sign_message_recoverable(&key(node_id, "node_id")?, message)
                 .map_err(refusal)?;
             Ok(HsmResponse::RecoverableSignature {
@@ -114,6 +126,17 @@ pub fn dispatch(
         | HsmRequest::SignMutualClose { .. } => {
             channels::dispatch_idempotent(hsm, client_id, request_id, request)
         }
+    }
+}
+
+/// Gossip about a channel is signed only for channels this HSM holds and has set up.
+fn ensure_held(hsm: &ChannelSigner, id: &ChannelKeyId) -> Result<(), HsmError> {
+    match hsm.store().channel(id) {
+        Ok(Some(record)) if record.setup.is_some() => Ok(()),
+        Ok(_) => Err(reject("unknown_channel")),
+        Err(error) => Err(HsmError::Transient {
+            reason: format!("hsm store: {error}"),
+        }),
     }
 }
 

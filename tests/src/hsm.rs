@@ -70,6 +70,18 @@ impl RunningHsm {
         clients: &[&HsmClientSpec],
         store: &Path,
     ) -> anyhow::Result<Self> {
+        let config = StreamConfig::new(redis_url, consumer);
+        Self::start_with_config(config, seed, node_indices, clients, store).await
+    }
+
+    /// A replica with its stream settings (consumer name, claim timings) given.
+    pub async fn start_with_config(
+        config: StreamConfig,
+        seed: &[u8],
+        node_indices: &[u32],
+        clients: &[&HsmClientSpec],
+        store: &Path,
+    ) -> anyhow::Result<Self> {
         let signer = Signer::new(
             KeySource::Derived(Seed::from_bytes(seed)?),
             node_indices.iter().copied(),
@@ -93,7 +105,6 @@ impl RunningHsm {
         let core = ChannelSigner::new(signer, Store::open(store)?, Policy::default());
         let service = Arc::new(HsmService::new(core, auth, hsm_metrics));
         let (stop, stopped) = watch::channel(false);
-        let config = StreamConfig::new(redis_url, consumer);
         let task = tokio::spawn(service.run(config, redis_ready, stopped));
         Ok(RunningHsm {
             node_ids,

@@ -5,8 +5,10 @@
 use std::time::Duration;
 
 use lnfleet_actors::hsm::{
-    ChannelRef, HsmClient, HsmClientConfig, HsmClientError, HsmClientMetrics, HsmError,
+    ChannelBasepoints, ChannelRef, ChannelSetupInfo, HsmClient, HsmClientConfig, HsmClientError,
+    HsmClientMetrics, HsmError, RequestStream,
 };
+use lnfleet_hsm::service::StreamConfig;
 use lnfleet_hsm::{verify_message, Derivation, Seed};
 use lnfleet_tests::harness::RedisServer;
 use lnfleet_tests::hsm::{connect_client, http_get, HsmClientSpec, RunningHsm};
@@ -39,6 +41,24 @@ fn unsigned_update(direction: u8) -> ChannelUpdate {
     }
 }
 
+/// A plausible setup; the counterparty keys only need to be valid points here.
+fn channel_setup(counterparty_keys: ChannelBasepoints) -> ChannelSetupInfo {
+    ChannelSetupInfo {
+        holder_is_opener: true,
+        funding_txid: [3; 32],
+        funding_output_index: 0,
+        funding_amount_sat: 500_000,
+        anchors: true,
+        holder_selected_contest_delay: 144,
+        counterparty_selected_contest_delay: 144,
+        holder_dust_limit_sat: 546,
+        counterparty_dust_limit_sat: 546,
+        counterparty_keys,
+        holder_upfront_shutdown_script: None,
+        counterparty_upfront_shutdown_script: None,
+    }
+}
+
 fn policy_rule(result: Result<impl std::fmt::Debug, HsmClientError>) -> String {
     match result {
         Err(HsmClientError::Hsm(HsmError::PolicyReject { rule })) => rule,
@@ -49,7 +69,10 @@ fn policy_rule(result: Result<impl std::fmt::Debug, HsmClientError>) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hsm_replica_signs_for_its_nodes_and_refuses_the_rest() {
     let redis = RedisServer::start().unwrap();
-    let edge = HsmClientSpec::new("edge-1", &["node_info", "ecdh", "message_signing"]);
+    let edge = HsmClientSpec::new(
+        "edge-1",
+        &["node_info", "ecdh", "message_signing", "channel_signing"],
+    );
     let gossip = HsmClientSpec::new("gossip-1", &["gossip_signing", "invoice_signing"]);
     let hsm = RunningHsm::start(&redis.url(), "hsm-a", &SEED, &[0, 1], &[&edge, &gossip])
         .await
@@ -92,6 +115,31 @@ async fn hsm_replica_signs_for_its_nodes_and_refuses_the_rest() {
         peer_id: peer_id.into(),
         channel_db_id: 1,
     };
+    // Gossip for a channel the HSM does not hold is refused; once set up, it is signed.
+    assert_eq!(
+        policy_rule(
+            gossip_client
+                .sign_channel_update(channel, unsigned_update(our_direction).encode())
+                .await
+        ),
+        "unknown_channel"
+    );
+    let theirs = edge_client
+        .new_channel(&peer_id, &node_id, 99)
+        .await
+        .expect_err("the peer's node is not served here");
+    assert!(matches!(
+        theirs,
+        HsmClientError::Hsm(HsmError::PolicyReject { .. })
+    ));
+    let ours = edge_client
+        .new_channel(&node_id, &peer_id, 1)
+        .await
+        .unwrap();
+    edge_client
+        .setup_channel(channel, channel_setup(ours))
+        .await
+        .unwrap();
     let mut update = unsigned_update(our_direction);
     let signature = gossip_client
         .sign_channel_update(channel, update.encode())
@@ -147,7 +195,7 @@ async fn hsm_replica_signs_for_its_nodes_and_refuses_the_rest() {
         body.contains(r#"lnfleet_hsm_requests_total{operation="ecdh",result="ok"} 1"#),
         "{body}"
     );
-    assert!(body.contains(r#"lnfleet_hsm_policy_rejects_total{rule="node_not_served"} 1"#));
+    assert!(body.contains(r#"lnfleet_hsm_policy_rejects_total{rule="node_not_served"} 2"#));
     assert!(body.contains(r#"lnfleet_hsm_auth_refusals_total{reason="missing_permission"} 2"#));
     assert!(body.contains("lnfleet_hsm_request_duration_seconds_bucket"));
     let (status, _) = http_get(hsm.telemetry_addr, "/readyz").await.unwrap();
@@ -179,4 +227,57 @@ async fn a_client_unknown_to_the_hsm_gets_no_answer() {
         client.node_info().await,
         Err(HsmClientError::Timeout(_))
     ));
+}
+
+/// A replica that read a request and died before answering leaves it pending; a live replica
+/// claims it (`XAUTOCLAIM`) and the waiting client gets its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_left_by_a_dead_replica_is_claimed_and_answered() {
+    let redis = RedisServer::start().unwrap();
+    let edge = HsmClientSpec::new("edge-1", &["node_info"]);
+    let conn = lnfleet_actors::redis::connect(&redis.url(), 10)
+        .await
+        .unwrap();
+    let mut dead = RequestStream::open(conn, Duration::from_secs(60))
+        .await
+        .unwrap();
+
+    let edge_client = connect_client(&redis.url(), &edge, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let waiting = tokio::spawn(async move { edge_client.node_info().await });
+    let taken = loop {
+        let entries = dead
+            .read("dead-replica", 1, Duration::from_millis(200))
+            .await
+            .unwrap();
+        if !entries.is_empty() {
+            break entries;
+        }
+    };
+    assert_eq!(
+        taken.len(),
+        1,
+        "the dead replica holds the request, unanswered"
+    );
+
+    let mut config = StreamConfig::new(redis.url(), "live-replica");
+    config.claim_idle = Duration::from_millis(500);
+    config.claim_every = Duration::from_millis(200);
+    let store = tempfile::tempdir().unwrap();
+    let _live = RunningHsm::start_with_config(
+        config,
+        &SEED,
+        &[0],
+        &[&edge],
+        &store.path().join("hsm.redb"),
+    )
+    .await
+    .unwrap();
+    let nodes = tokio::time::timeout(Duration::from_secs(20), waiting)
+        .await
+        .expect("answered after the claim")
+        .unwrap()
+        .unwrap();
+    assert_eq!(nodes.len(), 1);
 }
