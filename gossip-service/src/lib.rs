@@ -1,2 +1,13 @@
-//! Gossip validation, the network graph and getroute.
+//! The central gossip and routing service: validates gossip for every edge, keeps one graph,
+//! and answers `getroute` (issue 4; being built).
+//!
+//! - [`snapshot`]: the mainnet graph snapshot format (`data/lngraph`).
+//! - [`graph`]: the compact in-memory channel graph.
+//! - [`validate`]: BOLT 7 gossip validation.
+//! - [`chain`]: the funding check of a `short_channel_id` (`ChainSource`).
 #![forbid(unsafe_code)]
+
+pub mod chain;
+pub mod graph;
+pub mod snapshot;
+pub mod validate;
