@@ -143,3 +143,40 @@ fn dust_limits_outside_the_bounds_violate_dust_limit_bounds() {
         );
     }
 }
+
+/// The allowed neighbour of every limit: exactly at the bound passes.
+#[test]
+fn every_limit_admits_its_boundary() {
+    let policy = Policy {
+        max_htlc_count: 3,
+        max_htlc_value_msat: 3_000_000,
+        ..Policy::default()
+    };
+    assert_eq!(
+        policy.check_commitment(&setup(), &info(vec![htlc(1_000_000); 3])),
+        Ok(()),
+        "htlc count and value at their limits"
+    );
+    for feerate in [253, 100_000] {
+        let mut commitment = info(vec![]);
+        commitment.feerate_per_kw = feerate;
+        assert_eq!(
+            Policy::default().check_commitment(&setup(), &commitment),
+            Ok(()),
+            "feerate {feerate}"
+        );
+    }
+    let mut delay = setup();
+    delay.counterparty_selected_contest_delay = 2016;
+    assert_eq!(Policy::default().check_setup(&delay), Ok(()));
+    for dust in [354, 10_000] {
+        let mut bounds = setup();
+        bounds.holder_dust_limit_sat = dust;
+        bounds.counterparty_dust_limit_sat = dust;
+        assert_eq!(
+            Policy::default().check_setup(&bounds),
+            Ok(()),
+            "dust {dust}"
+        );
+    }
+}
