@@ -180,6 +180,10 @@ impl<C: ChainSource> Validator<C> {
         &self.chain
     }
 
+    pub fn chain_mut(&mut self) -> &mut C {
+        &mut self.chain
+    }
+
     /// How many `verify()` calls were made (one per message checked, whatever its signature
     /// count): lets tests and metrics see that duplicates cost no verification.
     pub fn signature_verifications(&self) -> u64 {

@@ -158,6 +158,10 @@ impl<T: JsonRpcTransport> BitcoindChainSource<T> {
         &self.transport
     }
 
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
     fn call(&self, method: &'static str, params: &[Value]) -> Result<Value, ChainError> {
         self.transport
             .call(method, params)
