@@ -32,6 +32,8 @@ pub struct FundingOutput {
     /// The output's `scriptPubKey`, raw bytes.
     pub script_pubkey: Vec<u8>,
     pub value_sat: u64,
+    /// Confirmations of the funding transaction at the source's tip.
+    pub confirmations: u32,
 }
 
 /// What the chain says about the output a `short_channel_id` names.

@@ -43,6 +43,9 @@ pub struct ValidatorConfig {
     pub stale_after_secs: u64,
     /// How many recent message digests to remember for duplicate dropping.
     pub dedup_capacity: usize,
+    /// Confirmations the funding transaction needs (BOLT 7: 6; "close to 6" MAY be accepted
+    /// when our bitcoind lags, so a deployment may lower it).
+    pub min_funding_confirmations: u32,
 }
 
 impl ValidatorConfig {
@@ -54,6 +57,7 @@ impl ValidatorConfig {
             future_tolerance_secs: 24 * 60 * 60,
             stale_after_secs: TWO_WEEKS_SECS,
             dedup_capacity: 200_000,
+            min_funding_confirmations: 6,
         }
     }
 }
@@ -283,6 +287,12 @@ impl<C: ChainSource> Validator<C> {
         if output.script_pubkey != funding_script_pubkey(&ann.bitcoin_key_1, &ann.bitcoin_key_2) {
             return Err(Rejection::FundingScriptMismatch { scid });
         }
+        if output.confirmations < self.config.min_funding_confirmations {
+            return Err(Rejection::FundingUnconfirmed {
+                scid,
+                confirmations: output.confirmations,
+            });
+        }
         match self.chain.is_spent(scid) {
             Ok(false) => Ok(()),
             Ok(true) => Err(Rejection::FundingSpent { scid }),
@@ -323,6 +333,9 @@ impl<C: ChainSource> Validator<C> {
         let direction = update.direction();
         if update.chain_hash != self.config.chain_hash {
             return Err(Rejection::WrongChain);
+        }
+        if update.dont_forward() {
+            return Err(Rejection::DontForward { scid });
         }
         let Some(channel) = self.channels.get(&scid) else {
             return Err(Rejection::UnknownChannel { scid });

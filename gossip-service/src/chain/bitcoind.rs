@@ -247,9 +247,15 @@ impl<T: JsonRpcTransport> ChainSource for BitcoindChainSource<T> {
             .get("value")
             .and_then(btc_to_sat)
             .ok_or_else(|| unexpected("getrawtransaction", "bad value", output))?;
+        // Absent only if the block was just reorganised out: zero then.
+        let confirmations = tx
+            .get("confirmations")
+            .and_then(Value::as_u64)
+            .map_or(0, |c| u32::try_from(c).unwrap_or(u32::MAX));
         Ok(FundingCheck::Found(FundingOutput {
             script_pubkey,
             value_sat,
+            confirmations,
         }))
     }
 

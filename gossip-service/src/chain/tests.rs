@@ -61,6 +61,7 @@ fn recorded_bitcoind_finds_the_funding_output() {
         FundingCheck::Found(FundingOutput {
             script_pubkey: funding_script_pubkey(&key(0x13), &key(0x14)),
             value_sat: 5_000_000,
+            confirmations: 120,
         })
     );
     let calls = chain.transport().calls();

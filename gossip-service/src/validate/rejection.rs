@@ -49,6 +49,15 @@ pub enum Rejection {
         direction: u8,
         timestamp: u32,
     },
+    /// A private update (`dont_forward` set): meant for the peer only, never published.
+    #[error("channel_update {scid} has dont_forward set")]
+    DontForward { scid: ShortChannelId },
+    /// The funding transaction has fewer confirmations than configured (BOLT 7: 6).
+    #[error("funding output of {scid} has {confirmations} confirmations")]
+    FundingUnconfirmed {
+        scid: ShortChannelId,
+        confirmations: u32,
+    },
     #[error("funding output of {scid} not found on chain")]
     FundingNotFound { scid: ShortChannelId },
     #[error("funding output of {scid} is not the 2-of-2 P2WSH of the announced bitcoin keys")]
@@ -62,7 +71,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every label [`Rejection::reason`] can return.
-    pub const REASONS: [&'static str; 17] = [
+    pub const REASONS: [&'static str; 19] = [
         "malformed",
         "not_gossip",
         "wrong_chain",
@@ -76,6 +85,8 @@ impl Rejection {
         "expired_timestamp",
         "future_timestamp",
         "conflicting_update",
+        "dont_forward",
+        "funding_unconfirmed",
         "funding_not_found",
         "funding_script_mismatch",
         "funding_spent",
@@ -98,6 +109,8 @@ impl Rejection {
             Rejection::ExpiredTimestamp { .. } => "expired_timestamp",
             Rejection::FutureTimestamp { .. } => "future_timestamp",
             Rejection::ConflictingUpdate { .. } => "conflicting_update",
+            Rejection::DontForward { .. } => "dont_forward",
+            Rejection::FundingUnconfirmed { .. } => "funding_unconfirmed",
             Rejection::FundingNotFound { .. } => "funding_not_found",
             Rejection::FundingScriptMismatch { .. } => "funding_script_mismatch",
             Rejection::FundingSpent { .. } => "funding_spent",
@@ -120,6 +133,7 @@ impl Rejection {
             | Rejection::StaleTimestamp { .. }
             | Rejection::ExpiredTimestamp { .. }
             | Rejection::ConflictingUpdate { .. }
+            | Rejection::DontForward { .. }
             | Rejection::FundingScriptMismatch { .. }
             | Rejection::FundingSpent { .. } => true,
             Rejection::AlreadyKnown { .. }
@@ -127,6 +141,7 @@ impl Rejection {
             | Rejection::UnknownNode { .. }
             | Rejection::FutureTimestamp { .. }
             | Rejection::FundingNotFound { .. }
+            | Rejection::FundingUnconfirmed { .. }
             | Rejection::ChainUnavailable(_) => false,
         }
     }

@@ -718,3 +718,31 @@ proptest! {
         let _ = v.prune(NOW);
     }
 }
+
+#[test]
+fn funding_with_too_few_confirmations_is_unconfirmed_and_retried_later() {
+    let config = ValidatorConfig {
+        min_funding_confirmations: 121,
+        ..ValidatorConfig::new(ChainHash::BITCOIN)
+    };
+    let mut v = Validator::new(config, recorded_chain());
+    let raw = TestChannel::funded().announcement().encode();
+    assert_eq!(
+        v.validate(&raw, NOW),
+        Err(Rejection::FundingUnconfirmed {
+            scid: scid("800000x1x1"),
+            confirmations: 120
+        })
+    );
+    // Transient: not remembered as a duplicate.
+    assert_eq!(reason(v.validate(&raw, NOW)), "funding_unconfirmed");
+}
+
+#[test]
+fn private_dont_forward_update_is_never_published() {
+    let (mut v, channel) = with_funded_channel();
+    let mut update = channel.update(0, NOW as u32, 1000);
+    update.message_flags |= ChannelUpdate::MESSAGE_FLAG_DONT_FORWARD;
+    update.sign(&channel.nodes[0]);
+    assert_eq!(reason(v.validate(&update.encode(), NOW)), "dont_forward");
+}
