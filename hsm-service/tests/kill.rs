@@ -110,10 +110,6 @@ fn sigkill(process: ServerProcess) {
     drop(process);
 }
 
-fn a_spec() -> HsmClientSpec {
-    HsmClientSpec::new("edge-1", PERMISSIONS)
-}
-
 async fn client(redis_url: &str, spec: &HsmClientSpec, timeout: Duration) -> HsmClient {
     connect_client(redis_url, spec, timeout).await.unwrap()
 }
@@ -298,7 +294,7 @@ async fn sigkilled_hsm_loses_no_request_and_never_signs_a_revoked_state() {
     let started = Instant::now();
     let (redis_a, redis_b) = (RedisServer::start().unwrap(), RedisServer::start().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let spec_a = a_spec();
+    let spec_a = HsmClientSpec::new("edge-1", PERMISSIONS);
     let spec_b = HsmClientSpec::new("edge-1", PERMISSIONS);
     let mut binary = BinaryHsm::new(dir.path(), &redis_a, &spec_a);
     let hsm_a = binary.start().await;
