@@ -61,6 +61,12 @@ pub struct HsmArgs {
     /// How far a request's timestamp may be from our clock.
     #[arg(long, default_value_t = 30)]
     pub max_clock_skew_secs: u64,
+    /// Pending requests idle this long belong to a dead replica and are claimed (milliseconds).
+    #[arg(long, env = "LNFLEET_HSM_CLAIM_IDLE_MS", default_value_t = 15_000)]
+    pub claim_idle_ms: u64,
+    /// How often to look for such requests (milliseconds).
+    #[arg(long, env = "LNFLEET_HSM_CLAIM_EVERY_MS", default_value_t = 5_000)]
+    pub claim_every_ms: u64,
     /// Log format: human or json.
     #[arg(long, env = "LNFLEET_LOG_FORMAT", default_value = "human")]
     pub log_format: String,

@@ -2,6 +2,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
@@ -32,7 +33,11 @@ async fn main() -> anyhow::Result<()> {
 
     let service = Arc::new(HsmService::new(core, auth, hsm_metrics));
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let config = StreamConfig::new(&args.redis_url, args.consumer());
+    let config = StreamConfig {
+        claim_idle: Duration::from_millis(args.claim_idle_ms),
+        claim_every: Duration::from_millis(args.claim_every_ms),
+        ..StreamConfig::new(&args.redis_url, args.consumer())
+    };
     let running = tokio::spawn(service.run(config, redis_ready, stopped));
 
     tokio::signal::ctrl_c().await?;
