@@ -117,7 +117,9 @@ impl Cluster {
             "bolt 8 node    {}@{} (loopback node, regtest; its handshake ECDH is done by the hsm)\n",
             self.node_id, self.node_addr
         ));
-        out.push_str("gossip-service not built yet (issue 4: mainnet graph, getroute)\n");
+        out.push_str(
+            "gossip-service not running yet (issue 4: snapshot loader, graph and gossip validator exist as a library)\n",
+        );
         out.push_str(
             "edge nodes     not built yet (issue 5: two edges serving one virtual node)\n",
         );
