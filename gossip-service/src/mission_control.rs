@@ -276,12 +276,9 @@ impl MissionControl {
             }
             known.upper = Some(Learned { value_msat, at_ms });
             if let Some(lower) = known.lower {
-                if lower.at_ms <= at_ms {
-                    let lower_now = lower_at(lower, at_ms, half_life);
-                    known.lower = Some(Learned {
-                        value_msat: lower_now.min(value_msat),
-                        at_ms,
-                    });
+                let lower_then = lower_at(lower, at_ms, half_life);
+                if lower.at_ms <= at_ms && lower_then > value_msat {
+                    known.lower = Some(Learned { value_msat, at_ms });
                 }
             }
         });

@@ -167,6 +167,31 @@ fn newer_failure_below_the_lower_bound_wins() {
 }
 
 #[test]
+fn upper_bounds_do_not_depend_on_arrival_order() {
+    // Outcomes from different partitions of the topic may interleave differently per replica.
+    let first = outcome(
+        T0,
+        vec![hop(1, 5_000)],
+        failure(0, failure_code::TEMPORARY_CHANNEL_FAILURE),
+    );
+    let second = outcome(
+        T0 + 7,
+        vec![hop(1, 9_000)],
+        failure(0, failure_code::TEMPORARY_CHANNEL_FAILURE),
+    );
+    let mut in_order = MissionControl::default();
+    let mut reversed = MissionControl::default();
+    in_order.apply(&first).unwrap();
+    in_order.apply(&second).unwrap();
+    reversed.apply(&second).unwrap();
+    reversed.apply(&first).unwrap();
+    for now in [T0 + 7, T0 + HOUR] {
+        assert_eq!(bounds(&in_order, 1, now), bounds(&reversed, 1, now));
+    }
+    assert_eq!(bounds(&in_order, 1, T0 + 7), b(0, 8_999));
+}
+
+#[test]
 fn view_uses_the_callers_capacity_and_time() {
     let mut mc = MissionControl::default();
     mc.apply(&outcome(T0, vec![hop(1, 4_000)], OutcomeResult::Success))
