@@ -2,6 +2,9 @@
 //! and travels as bincode of `(version, body)`, so a reader refuses a version it does not know with
 //! a typed error instead of misreading bytes.
 
+pub mod payment;
+pub use payment::{OutcomeHop, OutcomeResult, PaymentOutcome};
+
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
