@@ -24,10 +24,12 @@ pub const GOSSIP_VALID: TopicSpec = TopicSpec {
     compacted: true,
 };
 
-/// Every payment attempt's outcome from every edge (mission control's input).
+/// Every payment attempt's outcome from every edge (mission control's input). One partition:
+/// every router replica must apply outcomes in the same total order to reach the same
+/// knowledge (mission control's lower bounds and contradiction rules depend on order).
 pub const PAYMENT_OUTCOMES: TopicSpec = TopicSpec {
     name: "ln.payments.outcomes",
-    partitions: 4,
+    partitions: 1,
     compacted: false,
 };
 
