@@ -98,11 +98,15 @@ fn getroute_bench(c: &mut Criterion) {
 
     let mut per_query: Vec<Duration> = Vec::with_capacity(queries.len());
     let mut found = 0;
+    let mut unrouted_msat = Vec::new();
     for req in &queries {
         let start = Instant::now();
         let result = getroute(&graph, &NoLiquidityInfo, req);
         per_query.push(start.elapsed());
         found += usize::from(result.is_ok());
+        if result.is_err() {
+            unrouted_msat.push(req.amount_msat);
+        }
     }
     per_query.sort();
     let mut seen = vec![false; graph.node_count()];
@@ -118,7 +122,7 @@ fn getroute_bench(c: &mut Criterion) {
     bfs.sort();
     println!(
         "getroute per query over {} queries ({found} routed): p50 {:?}, p90 {:?}; \
-         anchor full backwards BFS p50 {:?}",
+         anchor full backwards BFS p50 {:?}; unrouted amounts (msat) {unrouted_msat:?}",
         queries.len(),
         percentile(&per_query, 50),
         percentile(&per_query, 90),
