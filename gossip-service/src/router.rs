@@ -171,6 +171,11 @@ pub fn getroute(
     request: &GetRouteRequest,
 ) -> Result<Route, RouteError> {
     let query = search::Query::validate(graph, request)?;
-    let path = search::cheapest_path(graph, liquidity, &query).ok_or(RouteError::RouteNotFound)?;
-    search::to_route(graph, &path)
+    let found = search::cheapest_path(graph, liquidity, &query);
+    let path = match found.path {
+        Some(path) => Some(path),
+        None if found.pruned => search::hop_limited_path(graph, liquidity, &query),
+        None => None,
+    };
+    search::to_route(graph, &path.ok_or(RouteError::RouteNotFound)?)
 }

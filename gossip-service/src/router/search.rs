@@ -7,8 +7,10 @@
 //! Because fees depend on the amount, and the amount a node must receive depends on the path
 //! after it, searching from the destination makes every label exact: when a channel `u → v` is
 //! considered, what `v` must receive (and by when) is already settled. The hop limit prunes
-//! labels that would exceed `maxhops`; like Core Lightning's own search this is a heuristic
-//! when the cheapest path is longer than the limit (a costlier shorter path may be missed).
+//! labels that would exceed `maxhops`. When that pruning hid every route (the cheapest path from
+//! some node was too long, though a costlier shorter one existed), [`hop_limited_path`] searches
+//! again layer by layer (Bellman-Ford bounded by `maxhops`), which is slower but respects the
+//! limit exactly.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -185,11 +187,29 @@ fn relax(
     Some((cost, amount_in, delay_in))
 }
 
+/// Outcome of the Dijkstra search.
+pub(super) struct Search {
+    pub(super) path: Option<Vec<PathHop>>,
+    /// Some label was dropped for reaching `maxhops`: a miss may not be final.
+    pub(super) pruned: bool,
+}
+
 /// The cheapest path from `query.source` to `query.destination`, first channel first.
 pub(super) fn cheapest_path(
     graph: &Graph,
     liquidity: &impl LiquidityView,
     query: &Query,
+) -> Search {
+    let mut pruned = false;
+    let path = dijkstra(graph, liquidity, query, &mut pruned);
+    Search { path, pruned }
+}
+
+fn dijkstra(
+    graph: &Graph,
+    liquidity: &impl LiquidityView,
+    query: &Query,
+    pruned: &mut bool,
 ) -> Option<Vec<PathHop>> {
     let mut labels = Labels::new(graph.node_count());
     let mut frontier: BinaryHeap<Reverse<(u64, NodeIndex)>> = BinaryHeap::new();
@@ -214,6 +234,7 @@ pub(super) fn cheapest_path(
             labels.hops[vi],
         );
         if v_hops >= query.maxhops {
+            *pruned = true;
             continue;
         }
         for edge in graph.incoming(v) {
@@ -257,6 +278,111 @@ pub(super) fn cheapest_path(
         }
     }
     Some(path)
+}
+
+/// Labels of every node for paths of exactly one number of channels.
+struct Layer {
+    cost: Vec<f64>,
+    amount_msat: Vec<u64>,
+    delay: Vec<u32>,
+    next_edge: Vec<EdgeIndex>,
+}
+
+impl Layer {
+    fn new(nodes: usize) -> Self {
+        Layer {
+            cost: vec![f64::INFINITY; nodes],
+            amount_msat: vec![0; nodes],
+            delay: vec![0; nodes],
+            next_edge: vec![NO_EDGE; nodes],
+        }
+    }
+}
+
+/// The cheapest path of at most `maxhops` channels: layer `k` holds the best path of exactly
+/// `k` channels from each node. O(maxhops × edges) time and O(maxhops × nodes) memory, so only
+/// a fallback for when Dijkstra's hop pruning found nothing.
+pub(super) fn hop_limited_path(
+    graph: &Graph,
+    liquidity: &impl LiquidityView,
+    query: &Query,
+) -> Option<Vec<PathHop>> {
+    let nodes = graph.node_count();
+    let (source, dest) = (query.source as usize, query.destination as usize);
+    let mut first = Layer::new(nodes);
+    *first.cost.get_mut(dest)? = 0.0;
+    first.amount_msat[dest] = query.amount_msat;
+    first.delay[dest] = query.cltv;
+    let mut layers = vec![first];
+    let mut frontier = vec![query.destination];
+    let mut in_frontier = vec![false; nodes];
+    let mut best: Option<(f64, usize)> = None;
+    for k in 1..=query.maxhops as usize {
+        if frontier.is_empty() {
+            break;
+        }
+        let previous = layers.last()?;
+        let mut layer = Layer::new(nodes);
+        let mut next_frontier = Vec::new();
+        for &v in &frontier {
+            let vi = v as usize;
+            for edge in graph.incoming(v) {
+                let u = edge.source() as usize;
+                if u == dest {
+                    continue;
+                }
+                let Some((edge_cost, amount_in, delay_in)) = relax(
+                    query,
+                    liquidity,
+                    &edge,
+                    previous.amount_msat[vi],
+                    previous.delay[vi],
+                ) else {
+                    continue;
+                };
+                let cost = previous.cost[vi] + edge_cost;
+                if cost < layer.cost[u] {
+                    layer.cost[u] = cost;
+                    layer.amount_msat[u] = amount_in;
+                    layer.delay[u] = delay_in;
+                    layer.next_edge[u] = edge.id();
+                    // The source only starts paths; it never forwards.
+                    if u != source && !std::mem::replace(&mut in_frontier[u], true) {
+                        next_frontier.push(edge.source());
+                    }
+                }
+            }
+        }
+        for &n in &next_frontier {
+            in_frontier[n as usize] = false;
+        }
+        let at_source = layer.cost[source];
+        if at_source.is_finite() && best.is_none_or(|(c, _)| at_source < c) {
+            best = Some((at_source, k));
+        }
+        layers.push(layer);
+        frontier = next_frontier;
+    }
+
+    let (_, hops) = best?;
+    let mut path = Vec::with_capacity(hops);
+    let mut visited = vec![source];
+    let mut node = source;
+    for k in (1..=hops).rev() {
+        let edge = graph.edge(*layers.get(k)?.next_edge.get(node)?)?;
+        node = edge.target() as usize;
+        if visited.contains(&node) {
+            return None; // A walk through a cycle is never the answer Core Lightning gives.
+        }
+        visited.push(node);
+        let below = layers.get(k - 1)?;
+        path.push(PathHop {
+            edge: edge.id(),
+            amount_msat: *below.amount_msat.get(node)?,
+            delay: *below.delay.get(node)?,
+        });
+    }
+    (node == dest).then_some(path)
 }
 
 /// Core Lightning's output shape for a found path.

@@ -418,6 +418,35 @@ fn htlc_maximum_and_minimum_steer_the_route() {
 }
 
 #[test]
+fn maxhops_finds_a_costlier_short_route_when_the_cheapest_is_too_long() {
+    // S(1) → X(2) → D(4) costs 5000; from X the cheapest way on is X → Y(3) → D, so a
+    // hop-pruned Dijkstra labels X with 2 hops and cannot extend it to S under maxhops 2.
+    let mut graph = Graph::default();
+    let max = u64::MAX;
+    open(&mut graph, 1, 1, 2, policy(0, 0, 40, max));
+    let direct = open(&mut graph, 2, 2, 4, policy(5_000, 0, 40, max));
+    open(&mut graph, 3, 2, 3, policy(1, 0, 40, max));
+    open(&mut graph, 4, 3, 4, policy(1, 0, 40, max));
+    let mut req = request(key(1), key(4), 1_000_000);
+    req.fuzzpercent = 0.0;
+    assert_eq!(
+        getroute(&graph, &NoLiquidityInfo, &req).unwrap().hops.len(),
+        3
+    );
+    req.maxhops = 2;
+    let route = getroute(&graph, &NoLiquidityInfo, &req).unwrap();
+    assert_eq!(route.hops.len(), 2);
+    assert_eq!(last_channel(&route), direct);
+    assert_eq!(route.hops[0].amount_msat, 1_005_000);
+    assert_eq!(route.hops[0].delay, 49);
+    req.maxhops = 1;
+    assert_eq!(
+        getroute(&graph, &NoLiquidityInfo, &req),
+        Err(RouteError::RouteNotFound)
+    );
+}
+
+#[test]
 fn bolt7_fee_uses_integer_division() {
     assert_eq!(forwarding_fee_msat(1_999_999, 1_000, 1), Some(1_001));
     assert_eq!(forwarding_fee_msat(100_000_000, 1_000, 1), Some(1_100));
