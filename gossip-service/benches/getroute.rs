@@ -1,0 +1,154 @@
+//! `getroute` on the real mainnet graph: 100 random (source, destination, amount) queries among
+//! nodes with at least 10 enabled channels each way.
+//!
+//! Anchor: a plain breadth-first walk of the whole graph backwards from each destination (no
+//! costs, no heap), in the same group, so the figure to read is how much the cost model and the
+//! heap add on top of touching every reachable edge once. Before criterion runs, each query is
+//! timed on its own and p50/p90 per query are printed.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use lnfleet_gossip::graph::{Graph, NodeIndex};
+use lnfleet_gossip::liquidity::NoLiquidityInfo;
+use lnfleet_gossip::router::{getroute, GetRouteRequest};
+use lnfleet_gossip::snapshot::Snapshot;
+
+fn real_graph() -> Graph {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/lngraph"));
+    let snapshot = Snapshot::load(
+        &dir.join("gossip-store-2026-02-03.compressed"),
+        &dir.join("gossip-store-2026-02-03-node-map.xz"),
+    )
+    .expect("data/lngraph is checked in");
+    Graph::from_snapshot(&snapshot)
+}
+
+/// Deterministic pseudo-random numbers (splitmix64), so every run asks the same queries.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn queries(graph: &Graph) -> Vec<GetRouteRequest> {
+    let hubs: Vec<NodeIndex> = (0..graph.node_count() as NodeIndex)
+        .filter(|&n| {
+            graph.outgoing(n).filter(|e| e.enabled()).count() >= 10
+                && graph.incoming(n).filter(|e| e.enabled()).count() >= 10
+        })
+        .collect();
+    let mut rng = Rng(0x6765_7472_6f75_7465);
+    let mut out = Vec::with_capacity(100);
+    while out.len() < 100 {
+        let (a, b) = (hubs[rng.below(hubs.len())], hubs[rng.below(hubs.len())]);
+        if a == b {
+            continue;
+        }
+        // 1 sat to 1M sat, log-uniform-ish.
+        let amount_msat = 1_000 * 10u64.pow(rng.below(7) as u32) * (1 + rng.below(9) as u64);
+        let mut req = GetRouteRequest::new(
+            *graph.node_id(a).unwrap(),
+            *graph.node_id(b).unwrap(),
+            amount_msat,
+            10.0,
+        );
+        req.seed = rng.next();
+        out.push(req);
+    }
+    out
+}
+
+/// Every node reachable backwards from `destination`, counting edges touched.
+fn bfs_backwards(graph: &Graph, destination: NodeIndex, seen: &mut [bool]) -> usize {
+    seen.fill(false);
+    let mut queue = VecDeque::from([destination]);
+    let mut touched = 0;
+    while let Some(v) = queue.pop_front() {
+        for e in graph.incoming(v) {
+            touched += 1;
+            let u = e.source() as usize;
+            if e.enabled() && !seen[u] {
+                seen[u] = true;
+                queue.push_back(e.source());
+            }
+        }
+    }
+    touched
+}
+
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+fn getroute_bench(c: &mut Criterion) {
+    let graph = real_graph();
+    let queries = queries(&graph);
+
+    let mut per_query: Vec<Duration> = Vec::with_capacity(queries.len());
+    let mut found = 0;
+    let mut unrouted_msat = Vec::new();
+    for req in &queries {
+        let start = Instant::now();
+        let result = getroute(&graph, &NoLiquidityInfo, req);
+        per_query.push(start.elapsed());
+        found += usize::from(result.is_ok());
+        if result.is_err() {
+            unrouted_msat.push(req.amount_msat);
+        }
+    }
+    per_query.sort();
+    let mut seen = vec![false; graph.node_count()];
+    let mut bfs: Vec<Duration> = queries
+        .iter()
+        .map(|req| {
+            let dest = graph.node_index(&req.id).unwrap();
+            let start = Instant::now();
+            std::hint::black_box(bfs_backwards(&graph, dest, &mut seen));
+            start.elapsed()
+        })
+        .collect();
+    bfs.sort();
+    println!(
+        "getroute per query over {} queries ({found} routed): p50 {:?}, p90 {:?}; \
+         anchor full backwards BFS p50 {:?}; unrouted amounts (msat) {unrouted_msat:?}",
+        queries.len(),
+        percentile(&per_query, 50),
+        percentile(&per_query, 90),
+        percentile(&bfs, 50),
+    );
+
+    let mut group = c.benchmark_group("getroute");
+    group.sample_size(10);
+    group.bench_function("anchor_bfs_backwards_100_destinations", |b| {
+        b.iter(|| {
+            queries
+                .iter()
+                .map(|req| bfs_backwards(&graph, graph.node_index(&req.id).unwrap(), &mut seen))
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("getroute_100_queries", |b| {
+        b.iter(|| {
+            queries
+                .iter()
+                .filter(|req| getroute(&graph, &NoLiquidityInfo, req).is_ok())
+                .count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, getroute_bench);
+criterion_main!(benches);

@@ -1,0 +1,408 @@
+//! Dijkstra backwards from the destination over the compact graph.
+//!
+//! Labels live in arrays indexed by node, allocated once per query; the frontier is a binary
+//! heap keyed by cost. Costs are non-negative finite `f64`, whose IEEE bit patterns sort like
+//! the values, so the heap orders plain `u64`s.
+//!
+//! Because fees depend on the amount, and the amount a node must receive depends on the path
+//! after it, searching from the destination makes every label exact: when a channel `u → v` is
+//! considered, what `v` must receive (and by when) is already settled. The hop limit prunes
+//! labels that would exceed `maxhops`. When that pruning hid every route (the cheapest path from
+//! some node was too long, though a costlier shorter one existed), [`hop_limited_path`] searches
+//! again layer by layer (Bellman-Ford bounded by `maxhops`), which is slower but respects the
+//! limit exactly.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::cost::{fuzz_factor, probability_penalty_msat, risk_fee_msat, success_probability};
+use super::{GetRouteRequest, Route, RouteError, RouteHop};
+use crate::graph::{EdgeIndex, EdgeRef, Graph, NodeIndex};
+use crate::liquidity::LiquidityView;
+
+const NO_EDGE: EdgeIndex = EdgeIndex::MAX;
+
+/// A request resolved against the graph.
+#[derive(Debug, Clone)]
+pub(super) struct Query {
+    source: NodeIndex,
+    destination: NodeIndex,
+    amount_msat: u64,
+    cltv: u32,
+    riskfactor: f64,
+    /// `fuzzpercent / 100`.
+    fuzz: f64,
+    seed: u64,
+    maxhops: u32,
+    /// Sorted, for binary search; usually empty.
+    excluded_edges: Vec<EdgeIndex>,
+    excluded_nodes: Vec<NodeIndex>,
+}
+
+impl Query {
+    pub(super) fn validate(graph: &Graph, request: &GetRouteRequest) -> Result<Self, RouteError> {
+        let destination = graph
+            .node_index(&request.id)
+            .ok_or_else(|| RouteError::UnknownDestination(hex::encode(request.id)))?;
+        let source = graph
+            .node_index(&request.fromid)
+            .ok_or_else(|| RouteError::UnknownSource(hex::encode(request.fromid)))?;
+        if source == destination {
+            return Err(RouteError::InvalidParams {
+                param: "fromid",
+                reason: "a node other than the destination".into(),
+            });
+        }
+        if !(request.riskfactor.is_finite() && request.riskfactor >= 0.0) {
+            return Err(RouteError::InvalidParams {
+                param: "riskfactor",
+                reason: "a non-negative number".into(),
+            });
+        }
+        if !(0.0..=100.0).contains(&request.fuzzpercent) {
+            return Err(RouteError::InvalidParams {
+                param: "fuzzpercent",
+                reason: "a number between 0 and 100".into(),
+            });
+        }
+        let mut excluded_edges = Vec::new();
+        let mut excluded_nodes = Vec::new();
+        // Exclusions naming channels or nodes we do not know exclude nothing.
+        for exclusion in &request.exclude {
+            match *exclusion {
+                super::Exclusion::Channel { scid, direction } => {
+                    if let Some(e) = graph.half_channel(scid, direction) {
+                        excluded_edges.push(e.id());
+                    }
+                }
+                super::Exclusion::Node(id) => {
+                    if let Some(n) = graph.node_index(&id) {
+                        excluded_nodes.push(n);
+                    }
+                }
+            }
+        }
+        excluded_edges.sort_unstable();
+        excluded_nodes.sort_unstable();
+        Ok(Query {
+            source,
+            destination,
+            amount_msat: request.amount_msat,
+            cltv: request.cltv,
+            riskfactor: request.riskfactor,
+            fuzz: request.fuzzpercent / 100.0,
+            seed: request.seed,
+            maxhops: request.maxhops,
+            excluded_edges,
+            excluded_nodes,
+        })
+    }
+
+    fn excludes(&self, edge: &EdgeRef<'_>) -> bool {
+        (!self.excluded_edges.is_empty() && self.excluded_edges.binary_search(&edge.id()).is_ok())
+            || (!self.excluded_nodes.is_empty()
+                && self.excluded_nodes.binary_search(&edge.source()).is_ok())
+    }
+}
+
+/// One channel of the found path with what its far end expects.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PathHop {
+    edge: EdgeIndex,
+    amount_msat: u64,
+    delay: u32,
+}
+
+/// Per-node labels: the best known way from a node to the destination.
+struct Labels {
+    cost: Vec<f64>,
+    /// What the node must receive to forward along its path.
+    amount_msat: Vec<u64>,
+    /// The CLTV the node must receive.
+    delay: Vec<u32>,
+    hops: Vec<u32>,
+    /// The first channel of the node's path.
+    next_edge: Vec<EdgeIndex>,
+    settled: Vec<bool>,
+}
+
+impl Labels {
+    fn new(nodes: usize) -> Self {
+        Labels {
+            cost: vec![f64::INFINITY; nodes],
+            amount_msat: vec![0; nodes],
+            delay: vec![0; nodes],
+            hops: vec![0; nodes],
+            next_edge: vec![NO_EDGE; nodes],
+            settled: vec![false; nodes],
+        }
+    }
+}
+
+/// What using `edge` costs given what its target must receive, and the label it gives its
+/// source; `None` when the channel cannot carry the payment.
+fn relax(
+    query: &Query,
+    liquidity: &impl LiquidityView,
+    edge: &EdgeRef<'_>,
+    amount_msat: u64,
+    delay: u32,
+) -> Option<(f64, u64, u32)> {
+    if !edge.enabled() || query.excludes(edge) {
+        return None;
+    }
+    // Amount 0 is Core Lightning's probe: it ignores htlc_minimum_msat.
+    if query.amount_msat != 0 && amount_msat < edge.htlc_minimum_msat() {
+        return None;
+    }
+    // A zero maximum means the update did not set one: the capacity bounds it.
+    let htlc_max = edge.htlc_maximum_msat();
+    if htlc_max != 0 && amount_msat > htlc_max {
+        return None;
+    }
+    let capacity_msat = edge.capacity_sat().saturating_mul(1000);
+    let bounds = liquidity.bounds(edge.scid(), edge.direction());
+    let probability = success_probability(amount_msat, capacity_msat, bounds);
+    if probability <= 0.0 {
+        return None;
+    }
+    // The source pays no fee and adds no delay on its own channel.
+    let (fee, delta) = if edge.source() == query.source {
+        (0, 0)
+    } else {
+        let fee = super::forwarding_fee_msat(
+            amount_msat,
+            edge.fee_base_msat(),
+            edge.fee_proportional_millionths(),
+        )?;
+        (fee, u32::from(edge.cltv_expiry_delta()))
+    };
+    let amount_in = amount_msat.checked_add(fee)?;
+    let delay_in = delay.checked_add(delta)?;
+    let fuzzed_fee =
+        fee as f64 * fuzz_factor(query.seed, edge.scid(), edge.direction(), query.fuzz);
+    let cost = fuzzed_fee
+        + risk_fee_msat(amount_in, delta, query.riskfactor)
+        + probability_penalty_msat(amount_msat, probability);
+    Some((cost, amount_in, delay_in))
+}
+
+/// Outcome of the Dijkstra search.
+pub(super) struct Search {
+    pub(super) path: Option<Vec<PathHop>>,
+    /// Some label was dropped for reaching `maxhops`: a miss may not be final.
+    pub(super) pruned: bool,
+}
+
+/// The cheapest path from `query.source` to `query.destination`, first channel first.
+pub(super) fn cheapest_path(
+    graph: &Graph,
+    liquidity: &impl LiquidityView,
+    query: &Query,
+) -> Search {
+    let mut pruned = false;
+    let path = dijkstra(graph, liquidity, query, &mut pruned);
+    Search { path, pruned }
+}
+
+fn dijkstra(
+    graph: &Graph,
+    liquidity: &impl LiquidityView,
+    query: &Query,
+    pruned: &mut bool,
+) -> Option<Vec<PathHop>> {
+    let mut labels = Labels::new(graph.node_count());
+    let mut frontier: BinaryHeap<Reverse<(u64, NodeIndex)>> = BinaryHeap::new();
+    let dest = query.destination as usize;
+    *labels.cost.get_mut(dest)? = 0.0;
+    *labels.amount_msat.get_mut(dest)? = query.amount_msat;
+    *labels.delay.get_mut(dest)? = query.cltv;
+    frontier.push(Reverse((0f64.to_bits(), query.destination)));
+
+    while let Some(Reverse((_, v))) = frontier.pop() {
+        let vi = v as usize;
+        if std::mem::replace(labels.settled.get_mut(vi)?, true) {
+            continue;
+        }
+        if v == query.source {
+            break;
+        }
+        let (v_cost, v_amount, v_delay, v_hops) = (
+            labels.cost[vi],
+            labels.amount_msat[vi],
+            labels.delay[vi],
+            labels.hops[vi],
+        );
+        if v_hops >= query.maxhops {
+            *pruned = true;
+            continue;
+        }
+        for edge in graph.incoming(v) {
+            let u = edge.source() as usize;
+            if u == dest || labels.settled.get(u).copied().unwrap_or(true) {
+                continue;
+            }
+            let Some((edge_cost, amount_in, delay_in)) =
+                relax(query, liquidity, &edge, v_amount, v_delay)
+            else {
+                continue;
+            };
+            let cost = v_cost + edge_cost;
+            if cost < labels.cost[u] {
+                labels.cost[u] = cost;
+                labels.amount_msat[u] = amount_in;
+                labels.delay[u] = delay_in;
+                labels.hops[u] = v_hops + 1;
+                labels.next_edge[u] = edge.id();
+                frontier.push(Reverse((cost.to_bits(), edge.source())));
+            }
+        }
+    }
+
+    let source = query.source as usize;
+    if !labels.settled.get(source).copied().unwrap_or(false) {
+        return None;
+    }
+    let mut path = Vec::new();
+    let mut node = source;
+    while node != dest {
+        let edge = graph.edge(*labels.next_edge.get(node)?)?;
+        node = edge.target() as usize;
+        path.push(PathHop {
+            edge: edge.id(),
+            amount_msat: *labels.amount_msat.get(node)?,
+            delay: *labels.delay.get(node)?,
+        });
+        if path.len() > query.maxhops as usize {
+            return None; // Unreachable with consistent labels; guards against a cycle.
+        }
+    }
+    Some(path)
+}
+
+/// Labels of every node for paths of exactly one number of channels.
+struct Layer {
+    cost: Vec<f64>,
+    amount_msat: Vec<u64>,
+    delay: Vec<u32>,
+    next_edge: Vec<EdgeIndex>,
+}
+
+impl Layer {
+    fn new(nodes: usize) -> Self {
+        Layer {
+            cost: vec![f64::INFINITY; nodes],
+            amount_msat: vec![0; nodes],
+            delay: vec![0; nodes],
+            next_edge: vec![NO_EDGE; nodes],
+        }
+    }
+}
+
+/// The cheapest path of at most `maxhops` channels: layer `k` holds the best path of exactly
+/// `k` channels from each node. O(maxhops × edges) time and O(maxhops × nodes) memory, so only
+/// a fallback for when Dijkstra's hop pruning found nothing.
+pub(super) fn hop_limited_path(
+    graph: &Graph,
+    liquidity: &impl LiquidityView,
+    query: &Query,
+) -> Option<Vec<PathHop>> {
+    let nodes = graph.node_count();
+    let (source, dest) = (query.source as usize, query.destination as usize);
+    let mut first = Layer::new(nodes);
+    *first.cost.get_mut(dest)? = 0.0;
+    first.amount_msat[dest] = query.amount_msat;
+    first.delay[dest] = query.cltv;
+    let mut layers = vec![first];
+    let mut frontier = vec![query.destination];
+    let mut in_frontier = vec![false; nodes];
+    let mut best: Option<(f64, usize)> = None;
+    for k in 1..=query.maxhops as usize {
+        if frontier.is_empty() {
+            break;
+        }
+        let previous = layers.last()?;
+        let mut layer = Layer::new(nodes);
+        let mut next_frontier = Vec::new();
+        for &v in &frontier {
+            let vi = v as usize;
+            for edge in graph.incoming(v) {
+                let u = edge.source() as usize;
+                if u == dest {
+                    continue;
+                }
+                let Some((edge_cost, amount_in, delay_in)) = relax(
+                    query,
+                    liquidity,
+                    &edge,
+                    previous.amount_msat[vi],
+                    previous.delay[vi],
+                ) else {
+                    continue;
+                };
+                let cost = previous.cost[vi] + edge_cost;
+                if cost < layer.cost[u] {
+                    layer.cost[u] = cost;
+                    layer.amount_msat[u] = amount_in;
+                    layer.delay[u] = delay_in;
+                    layer.next_edge[u] = edge.id();
+                    // The source only starts paths; it never forwards.
+                    if u != source && !std::mem::replace(&mut in_frontier[u], true) {
+                        next_frontier.push(edge.source());
+                    }
+                }
+            }
+        }
+        for &n in &next_frontier {
+            in_frontier[n as usize] = false;
+        }
+        let at_source = layer.cost[source];
+        if at_source.is_finite() && best.is_none_or(|(c, _)| at_source < c) {
+            best = Some((at_source, k));
+        }
+        layers.push(layer);
+        frontier = next_frontier;
+    }
+
+    let (_, hops) = best?;
+    let mut path = Vec::with_capacity(hops);
+    let mut visited = vec![source];
+    let mut node = source;
+    for k in (1..=hops).rev() {
+        let edge = graph.edge(*layers.get(k)?.next_edge.get(node)?)?;
+        node = edge.target() as usize;
+        if visited.contains(&node) {
+            return None; // A walk through a cycle is never the answer Core Lightning gives.
+        }
+        visited.push(node);
+        let below = layers.get(k - 1)?;
+        path.push(PathHop {
+            edge: edge.id(),
+            amount_msat: *below.amount_msat.get(node)?,
+            delay: *below.delay.get(node)?,
+        });
+    }
+    (node == dest).then_some(path)
+}
+
+/// Core Lightning's output shape for a found path.
+pub(super) fn to_route(graph: &Graph, path: &[PathHop]) -> Result<Route, RouteError> {
+    let hops = path
+        .iter()
+        .map(|hop| {
+            let edge = graph.edge(hop.edge).ok_or(RouteError::RouteNotFound)?;
+            let id = graph
+                .node_id(edge.target())
+                .ok_or(RouteError::RouteNotFound)?;
+            Ok(RouteHop {
+                id: hex::encode(id),
+                channel: edge.scid().to_string(),
+                direction: edge.direction(),
+                amount_msat: hop.amount_msat,
+                delay: hop.delay,
+                style: "tlv",
+            })
+        })
+        .collect::<Result<_, RouteError>>()?;
+    Ok(Route { hops })
+}
