@@ -1,15 +1,17 @@
 //! The central gossip and routing service: validates gossip for every edge, keeps one graph,
-//! and answers `getroute` (issue 4; being built).
+//! and answers `getroute` (issue 4: the library is built; the service around it is not yet).
 //!
+//! - [`api`]: JSON-RPC `getroute` over HTTP.
 //! - [`snapshot`]: the mainnet graph snapshot format (`data/lngraph`).
 //! - [`graph`]: the compact in-memory channel graph.
 //! - [`validate`]: BOLT 7 gossip validation.
 //! - [`chain`]: the funding check of a `short_channel_id` (`ChainSource`).
 //! - [`liquidity`]: what the router knows of channel liquidity ([`liquidity::LiquidityView`]).
-//! - [`router`]: Core Lightning compatible `getroute` (being built).
-//! - [`mission_control`]: liquidity bounds learned from payment outcomes (being built).
+//! - [`router`]: Core Lightning compatible `getroute` over the graph.
+//! - [`mission_control`]: liquidity bounds learned from payment outcomes, with decay.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod chain;
 pub mod graph;
 pub mod liquidity;

@@ -18,8 +18,16 @@ use tokio::task::JoinHandle;
 
 use lnfleet_actors::hsm::{HsmClient, HsmClientConfig, HsmClientMetrics};
 
+use lnfleet_actors::telemetry::{Metrics, Readiness, TelemetryServer};
+use lnfleet_gossip::api::{self, ApiServer, RouterState};
+use lnfleet_gossip::graph::Graph;
+use lnfleet_gossip::snapshot::Snapshot;
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use crate::harness::{free_port, KafkaBroker, RedisServer};
 use crate::hsm::{http_get, HsmClientSpec, RunningHsm};
+use crate::http::http_post_json;
 use crate::peer::{run_loopback_node, HsmNodeKey, PeerConnection, SessionConfig};
 
 /// Ports to use; 0 picks a free one.
@@ -28,6 +36,89 @@ pub struct ClusterPorts {
     pub redis: u16,
     pub kafka: u16,
     pub node: u16,
+    pub gossip: u16,
+}
+
+/// The real mainnet snapshot shipped in the repository.
+pub fn default_snapshot() -> (PathBuf, PathBuf) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/lngraph");
+    (
+        dir.join("gossip-store-2026-02-03.compressed"),
+        dir.join("gossip-store-2026-02-03-node-map.xz"),
+    )
+}
+
+/// The gossip service's routing API, loaded from the snapshot.
+pub struct GossipApi {
+    pub addr: SocketAddr,
+    pub telemetry_addr: SocketAddr,
+    /// Two well-connected real nodes without a direct channel, for the demonstration route:
+    /// (source, destination).
+    pub hubs: (String, String),
+    pub nodes: usize,
+    pub channels: usize,
+    _server: ApiServer,
+    _telemetry: TelemetryServer,
+}
+
+async fn start_gossip(port: u16) -> anyhow::Result<GossipApi> {
+    let (snapshot, node_map) = default_snapshot();
+    let graph = tokio::task::spawn_blocking(move || {
+        Snapshot::load(&snapshot, &node_map).map(|s| Graph::from_snapshot(&s))
+    })
+    .await??;
+    let mut degrees: Vec<(usize, u32)> = (0..graph.node_count() as u32)
+        .map(|n| (graph.outgoing(n).filter(|e| e.enabled()).count(), n))
+        .collect();
+    degrees.sort_unstable_by(|a, b| b.cmp(a));
+    let id = |rank: usize| -> anyhow::Result<String> {
+        let node = degrees.get(rank).map(|d| d.1).unwrap_or_default();
+        Ok(hex::encode(
+            graph
+                .node_id(node)
+                .ok_or_else(|| anyhow::anyhow!("empty graph"))?,
+        ))
+    };
+    // The best-connected node, and a well-connected node it has no channel with, so the
+    // demonstration route has several hops.
+    let source = degrees.first().map(|d| d.1).unwrap_or_default();
+    let destination_rank = (10..degrees.len())
+        .find(|&rank| {
+            let target = degrees[rank].1;
+            !graph.outgoing(source).any(|edge| edge.target() == target)
+        })
+        .unwrap_or(1);
+    let hubs = (id(0)?, id(destination_rank)?);
+    let (nodes, channels) = (graph.node_count(), graph.channel_count());
+    let metrics = Metrics::new("gossip")?;
+    let readiness = Readiness::new();
+    let telemetry =
+        lnfleet_actors::telemetry::serve("127.0.0.1:0".parse()?, metrics.clone(), readiness)?;
+    let state = Arc::new(RouterState::new(graph, &metrics)?);
+    let server = api::serve(SocketAddr::from(([127, 0, 0, 1], port)), state)?;
+    Ok(GossipApi {
+        addr: server.local_addr(),
+        telemetry_addr: telemetry.local_addr(),
+        hubs,
+        nodes,
+        channels,
+        _server: server,
+        _telemetry: telemetry,
+    })
+}
+
+impl GossipApi {
+    /// `getroute` from the first hub to the second for `amount`, as JSON-RPC over HTTP.
+    pub async fn demo_route(&self, amount: &str) -> anyhow::Result<serde_json::Value> {
+        let request = serde_json::json!({
+            "jsonrpc": "2.0", "id": 1, "method": "getroute",
+            "params": {"id": self.hubs.1, "amount_msat": amount, "riskfactor": 10,
+                       "fromid": self.hubs.0},
+        });
+        let (status, body) = http_post_json(self.addr, "/", &request.to_string()).await?;
+        anyhow::ensure!(status == 200, "gossip api answered {status}: {body}");
+        Ok(serde_json::from_str(&body)?)
+    }
 }
 
 fn port_or_free(port: u16) -> anyhow::Result<u16> {
@@ -39,6 +130,7 @@ pub struct Cluster {
     pub redis: RedisServer,
     pub broker: KafkaBroker,
     pub hsm: RunningHsm,
+    pub gossip: GossipApi,
     pub node_id: PublicKey,
     pub node_addr: SocketAddr,
     node: JoinHandle<std::io::Result<()>>,
@@ -84,10 +176,15 @@ impl Cluster {
         let node = tokio::spawn(run_loopback_node(listener, key, SessionConfig::default()));
         tracing::info!(%node_id, %node_addr, "loopback bolt 8 node listening");
 
+        let gossip = start_gossip(ports.gossip).await?;
+        tracing::info!(addr = %gossip.addr, nodes = gossip.nodes, channels = gossip.channels,
+            "gossip-service routing api listening");
+
         Ok(Cluster {
             redis,
             broker,
             hsm,
+            gossip,
             node_id,
             node_addr,
             node,
@@ -117,9 +214,11 @@ impl Cluster {
             "bolt 8 node    {}@{} (loopback node, regtest; its handshake ECDH is done by the hsm)\n",
             self.node_id, self.node_addr
         ));
-        out.push_str(
-            "gossip-service not running yet (issue 4: snapshot loader, graph and gossip validator exist as a library)\n",
-        );
+        out.push_str(&format!(
+            "gossip-service http://{} (JSON-RPC getroute; mainnet snapshot 2026-02-03: {} nodes, \
+             {} channels; metrics http://{}/metrics; no Kafka ingest yet)\n",
+            self.gossip.addr, self.gossip.nodes, self.gossip.channels, self.gossip.telemetry_addr
+        ));
         out.push_str(
             "edge nodes     not built yet (issue 5: two edges serving one virtual node)\n",
         );
@@ -171,6 +270,19 @@ impl Cluster {
             other => anyhow::bail!("loopback node answered ping with {}", other.name()),
         }
         peer.shutdown().await;
+
+        let reply = self.gossip.demo_route("100000sat").await?;
+        let hops = reply["result"]["route"]
+            .as_array()
+            .ok_or_else(|| anyhow::anyhow!("no route between real nodes: {reply}"))?;
+        anyhow::ensure!(
+            hops.last().map(|h| h["id"] == self.gossip.hubs.1.as_str()) == Some(true),
+            "route does not end at the destination"
+        );
+        tracing::info!(
+            hops = hops.len(),
+            "check: getroute between two real mainnet nodes"
+        );
         let (_, metrics) = http_get(self.hsm.telemetry_addr, "/metrics").await?;
         anyhow::ensure!(
             metrics.contains(r#"lnfleet_hsm_requests_total{operation="ecdh",result="ok"}"#),

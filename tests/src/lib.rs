@@ -9,4 +9,5 @@
 pub mod cluster;
 pub mod harness;
 pub mod hsm;
+pub mod http;
 pub mod peer;

@@ -15,6 +15,9 @@ struct Args {
     /// BOLT 8 node port (0: any free port).
     #[arg(long, default_value_t = 0)]
     node_port: u16,
+    /// gossip-service JSON-RPC port (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    gossip_port: u16,
     /// Start, check every part end to end, stop, and exit with the result.
     #[arg(long)]
     check: bool,
@@ -33,9 +36,18 @@ async fn main() -> anyhow::Result<()> {
         redis: args.redis_port,
         kafka: args.kafka_port,
         node: args.node_port,
+        gossip: args.gossip_port,
     })
     .await?;
     println!("\nlnfleet local cluster\n{}", cluster.describe());
+    let (from, to) = &cluster.gossip.hubs;
+    println!("live getroute, 100000 sat from {from} to {to}:");
+    let reply = cluster.gossip.demo_route("100000sat").await?;
+    println!("{}\n", serde_json::to_string_pretty(&reply["result"])?);
+    println!(
+        "try: curl -s http://{}/ -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"getroute\",\"params\":{{\"id\":\"{to}\",\"amount_msat\":\"100000sat\",\"riskfactor\":10,\"fromid\":\"{from}\"}}}}'\n",
+        cluster.gossip.addr
+    );
     if args.check {
         cluster.check().await?;
         println!("cluster check passed");
