@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: install what is missing, build, and start lnfleet's local cluster on loopback.
-# Extra arguments go to lnfleet-cluster (--check, --redis-port, --kafka-port, --node-port).
+# Extra arguments go to lnfleet-cluster (--check, --redis-port, --kafka-port, --node-port,
+# --gossip-port).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
