@@ -9,11 +9,13 @@
 //! - [`liquidity`]: what the router knows of channel liquidity ([`liquidity::LiquidityView`]).
 //! - [`router`]: Core Lightning compatible `getroute` over the graph.
 //! - [`mission_control`]: liquidity bounds learned from payment outcomes, with decay.
+//! - [`ingest`]: the validator's Kafka loop, `ln.gossip.raw` to `ln.gossip.valid`.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod chain;
 pub mod graph;
+pub mod ingest;
 pub mod liquidity;
 pub mod mission_control;
 pub mod router;
