@@ -16,6 +16,7 @@ pub mod chain;
 pub mod graph;
 pub mod liquidity;
 pub mod mission_control;
+pub mod replay;
 pub mod router;
 pub mod snapshot;
 pub mod validate;
