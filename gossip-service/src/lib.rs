@@ -18,6 +18,7 @@ pub mod graph;
 pub mod ingest;
 pub mod liquidity;
 pub mod mission_control;
+pub mod replay;
 pub mod router;
 pub mod snapshot;
 pub mod validate;
