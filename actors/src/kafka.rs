@@ -184,3 +184,29 @@ impl Subscriber {
         })
     }
 }
+
+/// The end offset (the offset the next record will get) of every partition of `topic`: what a
+/// replaying consumer must reach to be caught up with the log as it was when it started.
+pub fn end_offsets(
+    config: &KafkaConfig,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<(i32, i64)>, KafkaError> {
+    let consumer: rdkafka::consumer::BaseConsumer = config
+        .client_config()
+        .create()
+        .map_err(KafkaError::Config)?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(KafkaError::Admin)?;
+    let mut offsets = Vec::new();
+    for topic_metadata in metadata.topics().iter().filter(|t| t.name() == topic) {
+        for partition in topic_metadata.partitions() {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, partition.id(), timeout)
+                .map_err(KafkaError::Admin)?;
+            offsets.push((partition.id(), high));
+        }
+    }
+    Ok(offsets)
+}

@@ -8,6 +8,7 @@
 //! - [`chain`]: the funding check of a `short_channel_id` (`ChainSource`).
 //! - [`liquidity`]: what the router knows of channel liquidity ([`liquidity::LiquidityView`]).
 //! - [`router`]: Core Lightning compatible `getroute` over the graph.
+//! - [`replay`]: a router replica rebuilding its graph from `ln.gossip.valid` (latest-wins).
 //! - [`mission_control`]: liquidity bounds learned from payment outcomes, with decay.
 //! - [`ingest`]: the validator's Kafka loop, `ln.gossip.raw` to `ln.gossip.valid`.
 #![forbid(unsafe_code)]

@@ -93,6 +93,15 @@ async fn raw_gossip_goes_through_a_real_broker_in_a_consumer_group() {
         assert!(offset >= 0);
     }
 
+    // What a replaying consumer must reach: every partition's end offset, five records in all.
+    let ends = kafka::end_offsets(&config, topics::GOSSIP_RAW.name, Duration::from_secs(10))
+        .expect("watermarks");
+    assert_eq!(ends.len(), topics::GOSSIP_RAW.partitions as usize);
+    assert_eq!(
+        ends.iter().map(|(_, end)| end).sum::<i64>(),
+        sent.len() as i64
+    );
+
     let subscriber = Subscriber::new(&config, "validators", &[topics::GOSSIP_RAW.name]).unwrap();
     let mut received = Vec::new();
     while received.len() < sent.len() {
