@@ -15,107 +15,12 @@ use lnfleet_actors::topics;
 use lnfleet_gossip::chain::NoChainSource;
 use lnfleet_gossip::ingest::{self, IngestLoop, IngestMetrics, MALFORMED_ENVELOPE};
 use lnfleet_gossip::validate::{GossipKey, PruneReason, Tombstone, Validator, ValidatorConfig};
+use lnfleet_tests::gossip::SignedChannel;
 use lnfleet_tests::harness::KafkaBroker;
-use lnfleet_wire::address::NetAddress;
-use lnfleet_wire::codec::{ChainHash, ShortChannelId, WireMessage};
-use lnfleet_wire::gossip::signing::sign_hash;
-use lnfleet_wire::gossip::{ChannelAnnouncement, ChannelUpdate, NodeAnnouncement};
-use secp256k1::{PublicKey, SecretKey, SECP256K1};
+use lnfleet_wire::codec::{ChainHash, WireMessage};
 use tokio::sync::watch;
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn secret(byte: u8) -> SecretKey {
-    SecretKey::from_slice(&[byte; 32]).expect("valid test secret")
-}
-
-fn public(secret: &SecretKey) -> PublicKey {
-    PublicKey::from_secret_key(SECP256K1, secret)
-}
-
-/// A channel's keys, node secrets ordered so `nodes[0]` is `node_id_1`.
-struct TestChannel {
-    scid: ShortChannelId,
-    nodes: [SecretKey; 2],
-    bitcoin: [SecretKey; 2],
-}
-
-impl TestChannel {
-    fn new(scid: &str, seed: u8) -> Self {
-        let mut nodes = [secret(seed), secret(seed + 1)];
-        if public(&nodes[0]).serialize() > public(&nodes[1]).serialize() {
-            nodes.swap(0, 1);
-        }
-        TestChannel {
-            scid: scid.parse().expect("valid scid"),
-            nodes,
-            bitcoin: [secret(seed + 2), secret(seed + 3)],
-        }
-    }
-
-    fn announcement(&self) -> Vec<u8> {
-        let placeholder = sign_hash(&[1; 32], &self.nodes[0]);
-        let mut ann = ChannelAnnouncement {
-            node_signature_1: placeholder,
-            node_signature_2: placeholder,
-            bitcoin_signature_1: placeholder,
-            bitcoin_signature_2: placeholder,
-            features: Vec::new(),
-            chain_hash: ChainHash::BITCOIN,
-            short_channel_id: self.scid,
-            node_id_1: public(&self.nodes[0]),
-            node_id_2: public(&self.nodes[1]),
-            bitcoin_key_1: public(&self.bitcoin[0]),
-            bitcoin_key_2: public(&self.bitcoin[1]),
-            excess_data: Vec::new(),
-        };
-        ann.sign_all(
-            &self.nodes[0],
-            &self.nodes[1],
-            &self.bitcoin[0],
-            &self.bitcoin[1],
-        );
-        ann.encode()
-    }
-
-    fn update(&self, direction: u8, timestamp: u32) -> Vec<u8> {
-        let mut update = ChannelUpdate {
-            signature: sign_hash(&[1; 32], &self.nodes[0]),
-            chain_hash: ChainHash::BITCOIN,
-            short_channel_id: self.scid,
-            timestamp,
-            message_flags: ChannelUpdate::MESSAGE_FLAG_MUST_BE_ONE,
-            channel_flags: direction,
-            cltv_expiry_delta: 144,
-            htlc_minimum_msat: 1_000,
-            fee_base_msat: 1_000 + u32::from(direction),
-            fee_proportional_millionths: 100,
-            htlc_maximum_msat: 4_000_000_000,
-            excess_data: Vec::new(),
-        };
-        update.sign(&self.nodes[usize::from(direction)]);
-        update.encode()
-    }
-
-    fn node_announcement(&self, side: usize, timestamp: u32) -> Vec<u8> {
-        let mut ann = NodeAnnouncement {
-            signature: sign_hash(&[1; 32], &self.nodes[side]),
-            features: Vec::new(),
-            timestamp,
-            node_id: public(&self.nodes[side]),
-            rgb_color: [1, 2, 3],
-            alias: [b'a'; 32],
-            addresses: vec![NetAddress::Ipv4 {
-                addr: [203, 0, 113, 7].into(),
-                port: 9735,
-            }],
-            address_tail: Vec::new(),
-            excess_data: Vec::new(),
-        };
-        ann.sign(&self.nodes[side]);
-        ann.encode()
-    }
-}
 
 fn raw(message: Vec<u8>, peer: u8) -> Vec<u8> {
     contracts::encode(&RawGossip {
@@ -136,12 +41,12 @@ async fn ingest_publishes_exactly_the_valid_gossip_and_counts_every_rejection() 
         .unwrap_or_else(|e| panic!("creating topics: {e}\nbroker log:\n{}", broker.log()));
 
     let now_secs = u32::try_from(ingest::system_now_ms() / 1000).expect("before 2106");
-    let channel = TestChannel::new("800000x7x1", 0x31);
-    let orphan = TestChannel::new("800001x1x0", 0x41);
-    let announcement = channel.announcement();
-    let update_0 = channel.update(0, now_secs - 60);
-    let update_1 = channel.update(1, now_secs - 30);
-    let node_1 = channel.node_announcement(1, now_secs - 10);
+    let channel = SignedChannel::from_seed("800000x7x1".parse().unwrap(), 0x31);
+    let orphan = SignedChannel::from_seed("800001x1x0".parse().unwrap(), 0x41);
+    let announcement = channel.announcement().encode();
+    let update_0 = channel.update(0, now_secs - 60, 1_000).encode();
+    let update_1 = channel.update(1, now_secs - 30, 1_001).encode();
+    let node_1 = channel.node_announcement(1, now_secs - 10).encode();
 
     let records: Vec<Vec<u8>> = vec![
         raw(announcement.clone(), 2),
@@ -150,7 +55,7 @@ async fn ingest_publishes_exactly_the_valid_gossip_and_counts_every_rejection() 
         raw(update_1.clone(), 3),
         raw(vec![0x01, 0x00, 0xde, 0xad], 3),
         raw(update_0.clone(), 3),
-        raw(orphan.update(0, now_secs - 5), 3),
+        raw(orphan.update(0, now_secs - 5, 1_000).encode(), 3),
         raw(node_1.clone(), 2),
     ];
     let publisher = Publisher::new(&config).unwrap();
@@ -214,7 +119,7 @@ async fn ingest_publishes_exactly_the_valid_gossip_and_counts_every_rejection() 
         .encode_text()
         .contains("lnfleet_gossip_gossip_rejected_total{reason=\"duplicate\"} 1"));
 
-    let node_key = GossipKey::Node(public(&channel.nodes[1])).kafka_key();
+    let node_key = GossipKey::Node(channel.node_id(1)).kafka_key();
     let expected: BTreeMap<String, (Vec<u8>, u32, u8)> = [
         ("c/800000x7x1".to_owned(), (announcement, 0, 2)),
         ("u/800000x7x1/0".to_owned(), (update_0, now_secs - 60, 2)),

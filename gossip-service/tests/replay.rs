@@ -10,84 +10,12 @@ use lnfleet_actors::telemetry::{Metrics, Readiness};
 use lnfleet_actors::topics;
 use lnfleet_gossip::graph::Graph;
 use lnfleet_gossip::replay::{CatchUpTarget, GossipReplay, READINESS_CHECK};
+use lnfleet_tests::gossip::SignedChannel;
 use lnfleet_tests::harness::KafkaBroker;
-use lnfleet_wire::gossip::signing::sign_hash;
-use lnfleet_wire::gossip::{ChannelAnnouncement, ChannelUpdate};
-use lnfleet_wire::{ChainHash, ShortChannelId, WireMessage};
-use secp256k1::{PublicKey, SecretKey, SECP256K1};
+use lnfleet_wire::{ShortChannelId, WireMessage};
 
-fn secret(byte: u8) -> SecretKey {
-    SecretKey::from_slice(&[byte; 32]).expect("valid test secret")
-}
-
-fn public(secret: &SecretKey) -> PublicKey {
-    PublicKey::from_secret_key(SECP256K1, secret)
-}
-
-/// A channel with generated keys, `nodes[0]` being `node_id_1`.
-struct TestChannel {
-    scid: ShortChannelId,
-    nodes: [SecretKey; 2],
-    bitcoin: [SecretKey; 2],
-}
-
-impl TestChannel {
-    fn new(block: u32, seed: u8) -> Self {
-        let mut nodes = [secret(seed), secret(seed + 1)];
-        if public(&nodes[0]).serialize() > public(&nodes[1]).serialize() {
-            nodes.swap(0, 1);
-        }
-        TestChannel {
-            scid: ShortChannelId::new(block, 1, 0).expect("valid scid"),
-            nodes,
-            bitcoin: [secret(seed + 2), secret(seed + 3)],
-        }
-    }
-
-    fn announcement(&self) -> ChannelAnnouncement {
-        let placeholder = sign_hash(&[1; 32], &self.nodes[0]);
-        let mut ann = ChannelAnnouncement {
-            node_signature_1: placeholder,
-            node_signature_2: placeholder,
-            bitcoin_signature_1: placeholder,
-            bitcoin_signature_2: placeholder,
-            features: Vec::new(),
-            chain_hash: ChainHash::BITCOIN,
-            short_channel_id: self.scid,
-            node_id_1: public(&self.nodes[0]),
-            node_id_2: public(&self.nodes[1]),
-            bitcoin_key_1: public(&self.bitcoin[0]),
-            bitcoin_key_2: public(&self.bitcoin[1]),
-            excess_data: Vec::new(),
-        };
-        ann.sign_all(
-            &self.nodes[0],
-            &self.nodes[1],
-            &self.bitcoin[0],
-            &self.bitcoin[1],
-        );
-        ann.verify().expect("signed announcement verifies");
-        ann
-    }
-
-    fn update(&self, direction: u8, timestamp: u32, fee_base_msat: u32) -> ChannelUpdate {
-        let mut update = ChannelUpdate {
-            signature: sign_hash(&[1; 32], &self.nodes[0]),
-            chain_hash: ChainHash::BITCOIN,
-            short_channel_id: self.scid,
-            timestamp,
-            message_flags: ChannelUpdate::MESSAGE_FLAG_MUST_BE_ONE,
-            channel_flags: direction,
-            cltv_expiry_delta: 144,
-            htlc_minimum_msat: 1_000,
-            fee_base_msat,
-            fee_proportional_millionths: 100 + u32::from(direction),
-            htlc_maximum_msat: 4_000_000_000,
-            excess_data: Vec::new(),
-        };
-        update.sign(&self.nodes[usize::from(direction)]);
-        update
-    }
+fn channel(block: u32, seed: u8) -> SignedChannel {
+    SignedChannel::from_seed(ShortChannelId::new(block, 1, 0).expect("valid scid"), seed)
 }
 
 fn valid(message: Vec<u8>, timestamp: u32) -> Vec<u8> {
@@ -116,13 +44,13 @@ impl Topic {
         self.end_offset = self.end_offset.max(offset + 1);
     }
 
-    async fn announce(&mut self, channel: &TestChannel) {
+    async fn announce(&mut self, channel: &SignedChannel) {
         let message = channel.announcement().encode();
         self.send(format!("c/{}", channel.scid), valid(message, 0))
             .await;
     }
 
-    async fn update(&mut self, channel: &TestChannel, direction: u8, timestamp: u32, fee: u32) {
+    async fn update(&mut self, channel: &SignedChannel, direction: u8, timestamp: u32, fee: u32) {
         let message = channel.update(direction, timestamp, fee).encode();
         let key = format!("u/{}/{direction}", channel.scid);
         self.send(key, valid(message, timestamp)).await;
@@ -156,9 +84,9 @@ async fn replica_replays_latest_wins_becomes_ready_then_follows_live() {
         end_offset: 0,
     };
 
-    let a = TestChannel::new(800_000, 0x10);
-    let b = TestChannel::new(800_001, 0x20);
-    let closed = TestChannel::new(800_002, 0x30);
+    let a = channel(800_000, 0x10);
+    let b = channel(800_001, 0x20);
+    let closed = channel(800_002, 0x30);
     for channel in [&a, &b, &closed] {
         topic.announce(channel).await;
     }

@@ -14,17 +14,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lnfleet_actors::hsm::{
-    ChannelBasepoints, ChannelRef, ChannelSetupInfo, CommitmentInfo, HsmClient, HsmClientConfig,
-    HsmClientError, HsmClientMetrics, HsmError, HsmRequest, HsmResponse, PublicKeyBytes,
+    ChannelBasepoints, CommitmentInfo, HsmClient, HsmClientConfig, HsmClientError,
+    HsmClientMetrics, HsmRequest, HsmResponse, PublicKeyBytes,
 };
 use lnfleet_hsm::{ChannelKeyId, KeySource, Seed, Signer};
 use lnfleet_tests::harness::{free_port, RedisServer, ServerProcess};
 use lnfleet_tests::hsm::{connect_client, http_get, HsmClientSpec, RunningHsm};
+use lnfleet_tests::hsm_channel::{self as channel, policy_rule, Side, FUNDING_SAT};
 use secp256k1::{PublicKey, Secp256k1, SecretKey};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_hsm-service");
 const SEED_A: [u8; 32] = [0xa1; 32];
-const FUNDING_SAT: u64 = 1_000_000;
 const BURST: usize = 200;
 /// The replica is killed once this many burst requests have been answered.
 const KILL_AFTER_ANSWERS: usize = 40;
@@ -114,80 +114,28 @@ async fn client(redis_url: &str, spec: &HsmClientSpec, timeout: Duration) -> Hsm
     connect_client(redis_url, spec, timeout).await.unwrap()
 }
 
-struct Side {
-    client: HsmClient,
-    channel: ChannelRef,
-}
-
-fn setup(opener: bool, theirs: ChannelBasepoints) -> ChannelSetupInfo {
-    ChannelSetupInfo {
-        holder_is_opener: opener,
-        funding_txid: [0x5a; 32],
-        funding_output_index: 1,
-        funding_amount_sat: FUNDING_SAT,
-        anchors: false,
-        holder_selected_contest_delay: 144,
-        counterparty_selected_contest_delay: 144,
-        holder_dust_limit_sat: 546,
-        counterparty_dust_limit_sat: 546,
-        counterparty_keys: theirs,
-        holder_upfront_shutdown_script: None,
-        counterparty_upfront_shutdown_script: None,
-    }
-}
-
 /// Commitment state with `b_msat` moved to B, as the holder (`holder_is_a`) sees it.
 fn view(b_msat: u64, holder_is_a: bool) -> CommitmentInfo {
-    let a_msat = FUNDING_SAT * 1000 - b_msat;
-    let (to_holder_msat, to_counterparty_msat) = if holder_is_a {
-        (a_msat, b_msat)
-    } else {
-        (b_msat, a_msat)
-    };
-    CommitmentInfo {
-        feerate_per_kw: 2_500,
-        to_holder_msat,
-        to_counterparty_msat,
-        htlcs: Vec::new(),
-    }
+    channel::view(FUNDING_SAT * 1000 - b_msat, b_msat, &[], holder_is_a)
 }
 
-/// `signer` signs `holder`'s commitment `n`; `holder` validates it and revokes n - 1.
+/// `signer` signs `holder`'s commitment `n`, `holder` revokes n − 1 and `signer` takes the
+/// secret.
 async fn commit(signer: &Side, holder: &Side, n: u64, b_msat: u64, holder_is_a: bool) {
-    let point = holder
-        .client
-        .get_per_commitment_point(holder.channel, n)
-        .await
-        .unwrap();
-    let (signature, htlc_signatures) = signer
-        .client
-        .sign_counterparty_commitment(signer.channel, n, &point, view(b_msat, !holder_is_a))
-        .await
-        .unwrap();
-    let (secret, _) = holder
-        .client
-        .validate_commitment_and_revoke(
-            holder.channel,
-            n,
-            view(b_msat, holder_is_a),
-            signature,
-            htlc_signatures,
-        )
-        .await
-        .unwrap();
+    let (secret, _) = channel::commit(
+        signer,
+        holder,
+        n,
+        view(b_msat, !holder_is_a),
+        view(b_msat, holder_is_a),
+    )
+    .await;
     if let Some(secret) = secret {
         signer
             .client
             .validate_counterparty_revocation(signer.channel, n - 1, secret)
             .await
             .unwrap();
-    }
-}
-
-fn rule<T: std::fmt::Debug>(result: Result<T, HsmClientError>) -> String {
-    match result {
-        Err(HsmClientError::Hsm(HsmError::PolicyReject { rule })) => rule,
-        other => panic!("expected a policy reject, got {other:?}"),
     }
 }
 
@@ -304,34 +252,13 @@ async fn sigkilled_hsm_loses_no_request_and_never_signs_a_revoked_state() {
     let a_client = client(&redis_a.url(), &spec_a, Duration::from_secs(5)).await;
     let node_a = a_client.node_info().await.unwrap()[0];
     let node_b = hsm_b.node_ids[0];
-    let a = Side {
-        client: a_client,
-        channel: ChannelRef {
-            node_id: node_a.into(),
-            peer_id: node_b.into(),
-            channel_db_id: 7,
-        },
-    };
-    let b = Side {
-        client: client(&redis_b.url(), &spec_b, Duration::from_secs(5)).await,
-        channel: ChannelRef {
-            node_id: node_b.into(),
-            peer_id: node_a.into(),
-            channel_db_id: 3,
-        },
-    };
-
-    // The channel reaches A's commitment 2: commitments 0 and 1 are revoked.
-    let keys_a = a.client.new_channel(&node_a, &node_b, 7).await.unwrap();
-    let keys_b = b.client.new_channel(&node_b, &node_a, 3).await.unwrap();
-    a.client
-        .setup_channel(a.channel, setup(true, keys_b))
-        .await
-        .unwrap();
-    b.client
-        .setup_channel(b.channel, setup(false, keys_a))
-        .await
-        .unwrap();
+    let (a, b) = channel::sides(
+        a_client,
+        node_a,
+        client(&redis_b.url(), &spec_b, Duration::from_secs(5)).await,
+        node_b,
+    );
+    channel::open(&a, &b).await.unwrap();
     commit(&b, &a, 0, 0, true).await;
     commit(&a, &b, 0, 0, false).await;
     commit(&b, &a, 1, 10_000_000, true).await;
@@ -351,7 +278,7 @@ async fn sigkilled_hsm_loses_no_request_and_never_signs_a_revoked_state() {
     let hsm_a = binary.start().await;
     assert_eq!(a.client.node_info().await.unwrap(), vec![node_a]);
     assert_eq!(
-        rule(a.client.sign_holder_commitment(a.channel, 1).await),
+        policy_rule(a.client.sign_holder_commitment(a.channel, 1).await),
         "no_sign_revoked_commitment"
     );
     let idle_kill_done = started.elapsed();
@@ -487,7 +414,7 @@ async fn sigkilled_hsm_loses_no_request_and_never_signs_a_revoked_state() {
     // No revoked state is ever signed, the latest one is.
     for revoked in [0, 1, 2] {
         assert_eq!(
-            rule(a.client.sign_holder_commitment(a.channel, revoked).await),
+            policy_rule(a.client.sign_holder_commitment(a.channel, revoked).await),
             "no_sign_revoked_commitment"
         );
     }

@@ -7,7 +7,9 @@
 #![forbid(unsafe_code)]
 
 pub mod cluster;
+pub mod gossip;
 pub mod harness;
 pub mod hsm;
+pub mod hsm_channel;
 pub mod http;
 pub mod peer;

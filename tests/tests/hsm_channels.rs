@@ -5,20 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use lnfleet_actors::hsm::{
-    ChannelBasepoints, ChannelRef, ChannelSetupInfo, CommitmentInfo, HsmClient, HsmClientError,
-    HsmError, HsmRequest, HsmResponse, HtlcInfo, SignatureBytes,
-};
+use lnfleet_actors::hsm::{HsmClient, HsmClientError, HsmRequest, HsmResponse, SignatureBytes};
 use lnfleet_tests::harness::RedisServer;
 use lnfleet_tests::hsm::{connect_client, HsmClientSpec, RunningHsm};
-use secp256k1::PublicKey;
-
-const FUNDING_SAT: u64 = 1_000_000;
-
-struct Side {
-    client: HsmClient,
-    channel: ChannelRef,
-}
+use lnfleet_tests::hsm_channel::{commit, open, policy_rule, setup, sides, view, FUNDING_SAT};
 
 async fn client(redis: &RedisServer, spec: &HsmClientSpec) -> HsmClient {
     connect_client(&redis.url(), spec, Duration::from_secs(3))
@@ -51,80 +41,6 @@ async fn start_on(redis: &RedisServer, seed: u8, spec: &HsmClientSpec, store: &P
     panic!("hsm did not start on {}", store.display());
 }
 
-fn setup(opener: bool, theirs: ChannelBasepoints) -> ChannelSetupInfo {
-    ChannelSetupInfo {
-        holder_is_opener: opener,
-        funding_txid: [0x5a; 32],
-        funding_output_index: 1,
-        funding_amount_sat: FUNDING_SAT,
-        anchors: false,
-        holder_selected_contest_delay: 144,
-        counterparty_selected_contest_delay: 144,
-        holder_dust_limit_sat: 546,
-        counterparty_dust_limit_sat: 546,
-        counterparty_keys: theirs,
-        holder_upfront_shutdown_script: None,
-        counterparty_upfront_shutdown_script: None,
-    }
-}
-
-/// The commitment state as `holder` sees it: balances and HTLCs offered by A (`a_offers`).
-fn view(a_msat: u64, b_msat: u64, a_offers: &[u64], holder_is_a: bool) -> CommitmentInfo {
-    let htlcs = a_offers
-        .iter()
-        .enumerate()
-        .map(|(i, &amount_msat)| HtlcInfo {
-            offered_by_holder: holder_is_a,
-            amount_msat,
-            payment_hash: [i as u8 + 1; 32],
-            cltv_expiry: 800_000 + i as u32,
-        })
-        .collect();
-    let (to_holder_msat, to_counterparty_msat) = if holder_is_a {
-        (a_msat, b_msat)
-    } else {
-        (b_msat, a_msat)
-    };
-    CommitmentInfo {
-        feerate_per_kw: 2_500,
-        to_holder_msat,
-        to_counterparty_msat,
-        htlcs,
-    }
-}
-
-fn rule<T: std::fmt::Debug>(result: Result<T, HsmClientError>) -> String {
-    match result {
-        Err(HsmClientError::Hsm(HsmError::PolicyReject { rule })) => rule,
-        other => panic!("expected a policy reject, got {other:?}"),
-    }
-}
-
-/// `signer` signs `holder`'s commitment `n`; `holder` validates it and revokes n - 1.
-async fn commit(
-    signer: &Side,
-    holder: &Side,
-    n: u64,
-    signer_view: CommitmentInfo,
-    holder_view: CommitmentInfo,
-) -> (Option<[u8; 32]>, PublicKey) {
-    let point = holder
-        .client
-        .get_per_commitment_point(holder.channel, n)
-        .await
-        .unwrap();
-    let (signature, htlc_signatures) = signer
-        .client
-        .sign_counterparty_commitment(signer.channel, n, &point, signer_view)
-        .await
-        .unwrap();
-    holder
-        .client
-        .validate_commitment_and_revoke(holder.channel, n, holder_view, signature, htlc_signatures)
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hsms_run_a_channel_and_the_policy_holds_across_a_restart() {
     let (redis_a, redis_b) = (RedisServer::start().unwrap(), RedisServer::start().unwrap());
@@ -137,36 +53,17 @@ async fn two_hsms_run_a_channel_and_the_policy_holds_across_a_restart() {
         .await
         .unwrap();
     let (node_a, node_b) = (hsm_a.node_ids[0], hsm_b.node_ids[0]);
-    let a = Side {
-        client: client(&redis_a, &spec_a).await,
-        channel: ChannelRef {
-            node_id: node_a.into(),
-            peer_id: node_b.into(),
-            channel_db_id: 7,
-        },
-    };
-    let b = Side {
-        client: client(&redis_b, &spec_b).await,
-        channel: ChannelRef {
-            node_id: node_b.into(),
-            peer_id: node_a.into(),
-            channel_db_id: 3,
-        },
-    };
+    let (a, b) = sides(
+        client(&redis_a, &spec_a).await,
+        node_a,
+        client(&redis_b, &spec_b).await,
+        node_b,
+    );
 
     // Open: each HSM derives its keys, then learns the other's (A opened the channel).
-    let keys_a = a.client.new_channel(&node_a, &node_b, 7).await.unwrap();
-    let keys_b = b.client.new_channel(&node_b, &node_a, 3).await.unwrap();
-    a.client
-        .setup_channel(a.channel, setup(true, keys_b))
-        .await
-        .unwrap();
-    b.client
-        .setup_channel(b.channel, setup(false, keys_a))
-        .await
-        .unwrap();
+    let (_, keys_b) = open(&a, &b).await.unwrap();
     assert_eq!(
-        rule(a.client.setup_channel(a.channel, setup(true, keys_b)).await),
+        policy_rule(a.client.setup_channel(a.channel, setup(true, keys_b)).await),
         "channel_already_setup"
     );
 
@@ -207,7 +104,7 @@ async fn two_hsms_run_a_channel_and_the_policy_holds_across_a_restart() {
         .unwrap();
     // A wrong secret for A's commitment 1 (not yet revoked) is refused.
     assert_eq!(
-        rule(
+        policy_rule(
             b.client
                 .validate_counterparty_revocation(b.channel, 1, [7; 32])
                 .await
@@ -223,7 +120,7 @@ async fn two_hsms_run_a_channel_and_the_policy_holds_across_a_restart() {
         .unwrap();
     // Money out of thin air: balances that do not add up to the funding are refused.
     assert_eq!(
-        rule(
+        policy_rule(
             b.client
                 .sign_counterparty_commitment(
                     b.channel,
@@ -254,7 +151,7 @@ async fn two_hsms_run_a_channel_and_the_policy_holds_across_a_restart() {
         )
         .await;
     assert!(
-        rule(refused).starts_with("counterparty"),
+        policy_rule(refused).starts_with("counterparty"),
         "forged signature refused"
     );
 
@@ -300,14 +197,14 @@ async fn two_hsms_run_a_channel_and_the_policy_holds_across_a_restart() {
     drop(hsm_a);
     let hsm_a = start_on(&redis_a, 0xa1, &spec_a, &store_a).await;
     assert_eq!(
-        rule(a.client.call_with_id(other_payload, id).await),
+        policy_rule(a.client.call_with_id(other_payload, id).await),
         "request_id_reused"
     );
     drop(hsm_a);
     let hsm_a = start_on(&redis_a, 0xa1, &spec_a, &store_a).await;
     assert_eq!(a.client.call_with_id(request, id).await.unwrap(), again);
     assert_eq!(
-        rule(a.client.sign_holder_commitment(a.channel, 1).await),
+        policy_rule(a.client.sign_holder_commitment(a.channel, 1).await),
         "no_sign_revoked_commitment"
     );
     // The latest, validated commitment can be signed for a unilateral close: it carries both
@@ -327,7 +224,7 @@ async fn two_hsms_run_a_channel_and_the_policy_holds_across_a_restart() {
         .await
         .unwrap();
     assert_eq!(
-        rule(
+        policy_rule(
             a.client
                 .validate_commitment_and_revoke(
                     a.channel,

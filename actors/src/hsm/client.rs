@@ -324,13 +324,8 @@ impl HsmClient {
             channel,
             message,
         };
-        match self.call(request).await? {
-            HsmResponse::AnnouncementSignatures {
-                node_signature,
-                bitcoin_signature,
-            } => Ok((node_signature, bitcoin_signature)),
-            other => Err(unexpected("sign_channel_announcement", &other)),
-        }
+        self.signature_pair("sign_channel_announcement", request)
+            .await
     }
 
     pub async fn sign_invoice(
@@ -402,12 +397,22 @@ impl HsmClient {
             channel,
             message,
         };
+        self.signature_pair("sign_announcement_signatures", request)
+            .await
+    }
+
+    /// `(node signature, bitcoin signature)` answers.
+    async fn signature_pair(
+        &self,
+        operation: &'static str,
+        request: HsmRequest,
+    ) -> Result<(SignatureBytes, SignatureBytes), HsmClientError> {
         match self.call(request).await? {
             HsmResponse::AnnouncementSignatures {
                 node_signature,
                 bitcoin_signature,
             } => Ok((node_signature, bitcoin_signature)),
-            other => Err(unexpected("sign_announcement_signatures", &other)),
+            other => Err(unexpected(operation, &other)),
         }
     }
 

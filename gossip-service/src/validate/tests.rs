@@ -1,10 +1,11 @@
 use std::path::PathBuf;
 
+use lnfleet_tests::gossip::SignedChannel;
 use lnfleet_wire::address::NetAddress;
 use lnfleet_wire::codec::WireMessage;
 use lnfleet_wire::gossip::signing::sign_hash;
 use proptest::prelude::*;
-use secp256k1::{SecretKey, SECP256K1};
+use secp256k1::SECP256K1;
 use serde_json::json;
 
 use super::*;
@@ -15,113 +16,17 @@ use crate::chain::{BitcoindChainSource, NoChainSource, ScriptedTransport};
 const NOW: u64 = 1_690_200_000;
 const DAY: u64 = 86_400;
 
-fn secret(byte: u8) -> SecretKey {
-    SecretKey::from_slice(&[byte; 32]).expect("valid test secret")
-}
-
-fn public(secret: &SecretKey) -> PublicKey {
-    PublicKey::from_secret_key(SECP256K1, secret)
-}
-
 fn scid(s: &str) -> ShortChannelId {
     s.parse().expect("valid scid")
 }
 
-/// A channel's four secrets, node secrets ordered so `nodes[0]` is `node_id_1`.
-struct TestChannel {
-    scid: ShortChannelId,
-    nodes: [SecretKey; 2],
-    bitcoin: [SecretKey; 2],
+fn channel_of(scid_str: &str, node_bytes: [u8; 2], bitcoin_bytes: [u8; 2]) -> SignedChannel {
+    SignedChannel::new(scid(scid_str), node_bytes, bitcoin_bytes)
 }
 
-impl TestChannel {
-    fn new(scid_str: &str, node_bytes: [u8; 2], bitcoin_bytes: [u8; 2]) -> Self {
-        let mut nodes = [secret(node_bytes[0]), secret(node_bytes[1])];
-        if public(&nodes[0]).serialize() > public(&nodes[1]).serialize() {
-            nodes.swap(0, 1);
-        }
-        TestChannel {
-            scid: scid(scid_str),
-            nodes,
-            bitcoin: [secret(bitcoin_bytes[0]), secret(bitcoin_bytes[1])],
-        }
-    }
-
-    /// 800000x1x1: on the recorded chain with bitcoin keys [0x13;32]/[0x14;32].
-    fn funded() -> Self {
-        TestChannel::new("800000x1x1", [0x11, 0x12], [0x13, 0x14])
-    }
-
-    fn node_id(&self, side: usize) -> PublicKey {
-        public(&self.nodes[side])
-    }
-
-    fn announcement(&self) -> ChannelAnnouncement {
-        let placeholder = sign_hash(&[1; 32], &self.nodes[0]);
-        let mut ann = ChannelAnnouncement {
-            node_signature_1: placeholder,
-            node_signature_2: placeholder,
-            bitcoin_signature_1: placeholder,
-            bitcoin_signature_2: placeholder,
-            features: Vec::new(),
-            chain_hash: ChainHash::BITCOIN,
-            short_channel_id: self.scid,
-            node_id_1: self.node_id(0),
-            node_id_2: self.node_id(1),
-            bitcoin_key_1: public(&self.bitcoin[0]),
-            bitcoin_key_2: public(&self.bitcoin[1]),
-            excess_data: Vec::new(),
-        };
-        self.sign(&mut ann);
-        ann
-    }
-
-    fn sign(&self, ann: &mut ChannelAnnouncement) {
-        ann.sign_all(
-            &self.nodes[0],
-            &self.nodes[1],
-            &self.bitcoin[0],
-            &self.bitcoin[1],
-        );
-    }
-
-    fn update(&self, direction: u8, timestamp: u32, fee_base_msat: u32) -> ChannelUpdate {
-        let mut update = ChannelUpdate {
-            signature: sign_hash(&[1; 32], &self.nodes[0]),
-            chain_hash: ChainHash::BITCOIN,
-            short_channel_id: self.scid,
-            timestamp,
-            message_flags: ChannelUpdate::MESSAGE_FLAG_MUST_BE_ONE,
-            channel_flags: direction,
-            cltv_expiry_delta: 144,
-            htlc_minimum_msat: 1_000,
-            fee_base_msat,
-            fee_proportional_millionths: 100,
-            htlc_maximum_msat: 4_000_000_000,
-            excess_data: Vec::new(),
-        };
-        update.sign(&self.nodes[usize::from(direction)]);
-        update
-    }
-
-    fn node_announcement(&self, side: usize, timestamp: u32) -> NodeAnnouncement {
-        let mut ann = NodeAnnouncement {
-            signature: sign_hash(&[1; 32], &self.nodes[side]),
-            features: Vec::new(),
-            timestamp,
-            node_id: self.node_id(side),
-            rgb_color: [1, 2, 3],
-            alias: [b'a'; 32],
-            addresses: vec![NetAddress::Ipv4 {
-                addr: [203, 0, 113, 7].into(),
-                port: 9735,
-            }],
-            address_tail: Vec::new(),
-            excess_data: Vec::new(),
-        };
-        ann.sign(&self.nodes[side]);
-        ann
-    }
+/// 800000x1x1: on the recorded chain with bitcoin keys [0x13;32]/[0x14;32].
+fn funded_channel() -> SignedChannel {
+    channel_of("800000x1x1", [0x11, 0x12], [0x13, 0x14])
 }
 
 fn recorded_chain() -> BitcoindChainSource<ScriptedTransport> {
@@ -147,10 +52,10 @@ fn reason<T: std::fmt::Debug>(result: Result<T, Rejection>) -> &'static str {
 /// A validator holding the funded channel.
 fn with_funded_channel() -> (
     Validator<BitcoindChainSource<ScriptedTransport>>,
-    TestChannel,
+    SignedChannel,
 ) {
     let mut v = validator();
-    let channel = TestChannel::funded();
+    let channel = funded_channel();
     v.validate(&channel.announcement().encode(), NOW)
         .expect("funded channel accepted");
     (v, channel)
@@ -161,7 +66,7 @@ fn with_funded_channel() -> (
 #[test]
 fn channel_announcement_with_matching_funding_output_is_accepted_under_channel_key() {
     let mut v = validator();
-    let raw = TestChannel::funded().announcement().encode();
+    let raw = funded_channel().announcement().encode();
     let accepted = v.validate(&raw, NOW).expect("accepted");
     assert_eq!(accepted.key.kafka_key(), "c/800000x1x1");
     assert_eq!(accepted.raw, raw);
@@ -172,7 +77,7 @@ fn channel_announcement_with_matching_funding_output_is_accepted_under_channel_k
 
 #[test]
 fn channel_announcement_on_another_chain_is_wrong_chain() {
-    let channel = TestChannel::funded();
+    let channel = funded_channel();
     let mut ann = channel.announcement();
     ann.chain_hash = ChainHash::REGTEST;
     channel.sign(&mut ann);
@@ -184,7 +89,7 @@ fn channel_announcement_on_another_chain_is_wrong_chain() {
 
 #[test]
 fn bit_flip_in_any_channel_announcement_signature_is_bad_signature() {
-    let raw = TestChannel::funded().announcement().encode();
+    let raw = funded_channel().announcement().encode();
     for signature in 0..4 {
         let mut flipped = raw.clone();
         flipped[2 + signature * 64 + 40] ^= 0x01;
@@ -198,7 +103,7 @@ fn bit_flip_in_any_channel_announcement_signature_is_bad_signature() {
 
 #[test]
 fn bit_flip_in_signed_features_is_bad_signature() {
-    let channel = TestChannel::funded();
+    let channel = funded_channel();
     let mut ann = channel.announcement();
     ann.features = vec![0x02];
     channel.sign(&mut ann);
@@ -211,13 +116,13 @@ fn bit_flip_in_signed_features_is_bad_signature() {
 #[test]
 fn funding_output_that_is_not_the_p2wsh_of_the_keys_is_a_script_mismatch() {
     // 800000x1x0 is the P2WPKH change output of the funding transaction.
-    let change = TestChannel::new("800000x1x0", [0x11, 0x12], [0x13, 0x14]);
+    let change = channel_of("800000x1x0", [0x11, 0x12], [0x13, 0x14]);
     assert_eq!(
         reason(validator().validate(&change.announcement().encode(), NOW)),
         "funding_script_mismatch"
     );
     // The right output, announced with other bitcoin keys.
-    let wrong_keys = TestChannel::new("800000x1x1", [0x11, 0x12], [0x13, 0x15]);
+    let wrong_keys = channel_of("800000x1x1", [0x11, 0x12], [0x13, 0x15]);
     assert_eq!(
         reason(validator().validate(&wrong_keys.announcement().encode(), NOW)),
         "funding_script_mismatch"
@@ -226,7 +131,7 @@ fn funding_output_that_is_not_the_p2wsh_of_the_keys_is_a_script_mismatch() {
 
 #[test]
 fn funding_output_order_of_bitcoin_keys_does_not_matter() {
-    let swapped = TestChannel::new("800000x1x1", [0x11, 0x12], [0x14, 0x13]);
+    let swapped = channel_of("800000x1x1", [0x11, 0x12], [0x14, 0x13]);
     assert!(validator()
         .validate(&swapped.announcement().encode(), NOW)
         .is_ok());
@@ -235,7 +140,7 @@ fn funding_output_order_of_bitcoin_keys_does_not_matter() {
 #[test]
 fn missing_block_tx_or_output_is_funding_not_found() {
     for missing in ["900000x1x0", "800000x7x0", "800000x1x5"] {
-        let channel = TestChannel::new(missing, [0x11, 0x12], [0x13, 0x14]);
+        let channel = channel_of(missing, [0x11, 0x12], [0x13, 0x14]);
         assert_eq!(
             reason(validator().validate(&channel.announcement().encode(), NOW)),
             "funding_not_found",
@@ -246,7 +151,7 @@ fn missing_block_tx_or_output_is_funding_not_found() {
 
 #[test]
 fn spent_funding_output_is_funding_spent() {
-    let closed = TestChannel::new("800001x2x0", [0x21, 0x22], [0x23, 0x24]);
+    let closed = channel_of("800001x2x0", [0x21, 0x22], [0x23, 0x24]);
     assert_eq!(
         reason(validator().validate(&closed.announcement().encode(), NOW)),
         "funding_spent"
@@ -256,7 +161,7 @@ fn spent_funding_output_is_funding_spent() {
 #[test]
 fn chain_failure_is_chain_unavailable_and_retrying_is_not_a_duplicate() {
     let mut v = validator();
-    let unrecorded = TestChannel::new("800002x0x0", [0x11, 0x12], [0x13, 0x14]);
+    let unrecorded = channel_of("800002x0x0", [0x11, 0x12], [0x13, 0x14]);
     let raw = unrecorded.announcement().encode();
     assert_eq!(reason(v.validate(&raw, NOW)), "chain_unavailable");
     assert_eq!(reason(v.validate(&raw, NOW)), "chain_unavailable");
@@ -275,7 +180,7 @@ fn second_announcement_of_a_known_channel_is_already_known_without_verification(
 
 #[test]
 fn no_chain_source_accepts_any_funding() {
-    let anywhere = TestChannel::new("1x2x3", [0x11, 0x12], [0x31, 0x32]);
+    let anywhere = channel_of("1x2x3", [0x11, 0x12], [0x31, 0x32]);
     let accepted = unchecked_validator()
         .validate(&anywhere.announcement().encode(), NOW)
         .expect("accepted unchecked");
@@ -335,7 +240,7 @@ fn channel_updates_of_both_directions_get_direction_keys() {
 #[test]
 fn channel_update_for_unknown_channel_is_rejected_then_accepted_after_announcement() {
     let mut v = validator();
-    let channel = TestChannel::funded();
+    let channel = funded_channel();
     let update = channel.update(0, NOW as u32, 1000).encode();
     assert_eq!(reason(v.validate(&update, NOW)), "unknown_channel");
     v.validate(&channel.announcement().encode(), NOW)
@@ -486,7 +391,7 @@ fn update_older_than_two_weeks_is_expired() {
 #[test]
 fn node_announcement_without_a_channel_is_unknown_node_until_one_arrives() {
     let mut v = validator();
-    let channel = TestChannel::funded();
+    let channel = funded_channel();
     let raw = channel.node_announcement(0, NOW as u32).encode();
     assert_eq!(reason(v.validate(&raw, NOW)), "unknown_node");
     v.validate(&channel.announcement().encode(), NOW)
@@ -557,7 +462,7 @@ fn node_announcement_far_in_the_future_is_rejected() {
 
 #[test]
 fn truncated_gossip_is_malformed() {
-    let raw = TestChannel::funded().announcement().encode();
+    let raw = funded_channel().announcement().encode();
     assert_eq!(reason(validator().validate(&raw[..100], NOW)), "malformed");
     assert_eq!(reason(validator().validate(&[], NOW)), "malformed");
 }
@@ -634,7 +539,7 @@ fn one_fresh_direction_keeps_the_channel() {
 #[test]
 fn never_updated_channel_ages_from_its_announcement() {
     let mut v = unchecked_validator();
-    let channel = TestChannel::new("5x0x0", [0x11, 0x12], [0x13, 0x14]);
+    let channel = channel_of("5x0x0", [0x11, 0x12], [0x13, 0x14]);
     v.validate(&channel.announcement().encode(), NOW)
         .expect("accepted");
     assert!(v.prune(NOW + DAY).is_empty());
@@ -726,7 +631,7 @@ fn funding_with_too_few_confirmations_is_unconfirmed_and_retried_later() {
         ..ValidatorConfig::new(ChainHash::BITCOIN)
     };
     let mut v = Validator::new(config, recorded_chain());
-    let raw = TestChannel::funded().announcement().encode();
+    let raw = funded_channel().announcement().encode();
     assert_eq!(
         v.validate(&raw, NOW),
         Err(Rejection::FundingUnconfirmed {
