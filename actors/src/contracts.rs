@@ -2,8 +2,10 @@
 //! and travels as bincode of `(version, body)`, so a reader refuses a version it does not know with
 //! a typed error instead of misreading bytes.
 
+pub mod custom;
 pub mod gossip;
 pub mod payment;
+pub use custom::CustomMessage;
 pub use gossip::ValidGossip;
 pub use payment::{OutcomeHop, OutcomeResult, PaymentOutcome};
 
