@@ -4,7 +4,9 @@
 //!
 //! - [`transport`]: one BOLT 8 connection on tokio; [`transport::NodeKey`] is who does the ECDH.
 //! - [`hooks`]: the seam between a peer connection and the rest of the edge.
+//! - [`rpc`]: Core Lightning compatible JSON-RPC (UNIX socket and HTTP).
 #![forbid(unsafe_code)]
 
 pub mod hooks;
+pub mod rpc;
 pub mod transport;
