@@ -5,8 +5,10 @@
 //! - [`transport`]: one BOLT 8 connection on tokio; [`transport::NodeKey`] is who does the ECDH.
 //! - [`hooks`]: the seam between a peer connection and the rest of the edge.
 //! - [`rpc`]: Core Lightning compatible JSON-RPC (UNIX socket and HTTP).
+//! - [`routing`]: `getroute`, answered by the gossip service.
 #![forbid(unsafe_code)]
 
 pub mod hooks;
+pub mod routing;
 pub mod rpc;
 pub mod transport;
