@@ -4,7 +4,9 @@
 //!
 //! - [`transport`]: one BOLT 8 connection on tokio; [`transport::NodeKey`] is who does the ECDH.
 //! - [`hooks`]: the seam between a peer connection and the rest of the edge.
+//! - [`cluster`]: leases, inboxes and the registry that let several edges serve one node id.
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod hooks;
 pub mod transport;
