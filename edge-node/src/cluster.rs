@@ -200,7 +200,11 @@ impl Shared {
             match self.leases.renew(&lease).await {
                 Ok(true) => {}
                 Ok(false) => {
-                    self.forget(&lease);
+                    // Already dropped (ClosePeer, disconnect, or a newer local connection that
+                    // reported this one): nothing more to tell.
+                    if !self.forget(&lease) {
+                        continue;
+                    }
                     self.metrics.leases_lost.inc();
                     tracing::info!(node = %lease.node, peer = %lease.peer, token = lease.token, "peer lease lost");
                     let event = LeaseLost {
@@ -378,6 +382,13 @@ impl ClusterMember {
         }
         let replaced = match &lease.previous {
             None => Replaced::Nobody,
+            // The same connection taking its lease again (after losing track of it).
+            Some(previous)
+                if previous.edge_id == shared.config.edge_id
+                    && previous.connection_id == info.connection_id =>
+            {
+                Replaced::Nobody
+            }
             Some(previous) if previous.edge_id == shared.config.edge_id => {
                 shared.metrics.lease_steals.inc();
                 Replaced::Local {
