@@ -25,6 +25,9 @@ pub const INBOX_TTL: Duration = Duration::from_secs(120);
 pub const INBOX_MAX_LEN: i64 = 10_000;
 /// A reply nobody took (the requester gave up) expires after this.
 pub const REPLY_TTL: Duration = Duration::from_secs(60);
+/// Longest single `BLPOP` in [`Inbox::next`]: well under the connection's 10 s response
+/// timeout, so a long wait is never mistaken for a dead server.
+pub const MAX_INBOX_WAIT: Duration = Duration::from_secs(5);
 
 /// What one edge asks another to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -414,10 +417,10 @@ impl Inbox {
         self.replier.clone()
     }
 
-    /// The next valid command, waiting up to `wait` for one; `None` when none came. Garbled and
-    /// expired entries are counted and skipped.
+    /// The next valid command, waiting up to `wait` (at most [`MAX_INBOX_WAIT`]) for one; `None`
+    /// when none came. Garbled and expired entries are counted and skipped.
     pub async fn next(&mut self, wait: Duration) -> Result<Option<Incoming>, InboxError> {
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = tokio::time::Instant::now() + wait.min(MAX_INBOX_WAIT);
         loop {
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             let popped: Option<(String, Vec<u8>)> = ::redis::cmd("BLPOP")
@@ -564,6 +567,18 @@ mod tests {
         };
         let encoded = serde_json::to_vec(&wrong_id).unwrap_or_default();
         assert!(decode_envelope(&encoded).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_inbox_entries_never_panic(raw in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = decode_envelope(&raw);
+        }
+
+        #[test]
+        fn arbitrary_json_shaped_entries_never_panic(text in r#"\{"(version|request_id|from_edge|command|kind)":[ -~]{0,80}\}"#) {
+            let _ = decode_envelope(text.as_bytes());
+        }
     }
 
     #[test]

@@ -71,6 +71,7 @@ impl Holder {
         let token = parts.next()?.parse().ok()?;
         let connection_id = parts.next()?.parse().ok()?;
         let edge_id = parts.next()?.to_owned();
+        keys::validate_edge_id(&edge_id).ok()?;
         Some(Holder {
             edge_id,
             connection_id,
@@ -269,9 +270,18 @@ mod tests {
         assert_eq!(Holder::decode(&holder.encode()), Some(holder));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_lease_values_never_panic(stored in "[0-9:a-z-]{0,40}") {
+            if let Some(holder) = Holder::decode(&stored) {
+                proptest::prop_assert_eq!(Holder::decode(&holder.encode()), Some(holder));
+            }
+        }
+    }
+
     #[test]
     fn garbled_holder_values_decode_to_none() {
-        for stored in ["", "x:1:a", "1:y:a", "1:2", "-1:2:a"] {
+        for stored in ["", "x:1:a", "1:y:a", "1:2", "1:2:", "-1:2:a", "1:2:a b"] {
             assert_eq!(Holder::decode(stored), None, "{stored}");
         }
     }
