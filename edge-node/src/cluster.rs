@@ -149,6 +149,20 @@ pub enum Route {
     NotConnected,
 }
 
+/// What to do with a command read from this edge's inbox ([`ClusterMember::decide`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxDecision {
+    /// `ClosePeer` with a newer token: close this connection (no reply is expected).
+    Close { connection_id: ConnectionId },
+    /// Run the command (send, disconnect) on this connection, then reply with the outcome.
+    RunOn { connection_id: ConnectionId },
+    /// `Connect` to a peer this edge does not hold: dial `addr`, then reply.
+    Dial { addr: String },
+    /// Nothing to do but send this reply (`Ok` for a stale `ClosePeer` or an already-held
+    /// `Connect`, `PeerNotConnected` for a send to a peer this edge does not hold).
+    Reply(Reply),
+}
+
 struct Shared {
     config: ClusterConfig,
     leases: LeaseStore,
@@ -467,6 +481,36 @@ impl ClusterMember {
         held.remove(&pair);
         self.shared.update_gauge(&held);
         ClosePeerDecision::Close { connection_id }
+    }
+
+    /// Decides what an inbox command asks of this edge, from its held leases (no I/O; a
+    /// `ClosePeer` that closes drops the lease from the held map).
+    pub fn decide(&self, incoming: &Incoming) -> InboxDecision {
+        let (node, peer) = incoming.command.target();
+        match &incoming.command {
+            EdgeCommand::ClosePeer { token, .. } => {
+                match self.on_close_peer(&node, &peer, *token) {
+                    ClosePeerDecision::Close { connection_id } => {
+                        InboxDecision::Close { connection_id }
+                    }
+                    ClosePeerDecision::Keep { .. } | ClosePeerDecision::NotHeld => {
+                        InboxDecision::Reply(Reply::Ok)
+                    }
+                }
+            }
+            EdgeCommand::Connect { addr, .. } => match self.held_lease(&node, &peer) {
+                Some(_) => InboxDecision::Reply(Reply::Ok),
+                None => InboxDecision::Dial { addr: addr.clone() },
+            },
+            EdgeCommand::SendCustomMessage { .. } | EdgeCommand::Disconnect { .. } => {
+                match self.held_lease(&node, &peer) {
+                    Some(lease) => InboxDecision::RunOn {
+                        connection_id: lease.connection_id,
+                    },
+                    None => InboxDecision::Reply(Reply::PeerNotConnected),
+                }
+            }
+        }
     }
 
     /// Where `command` for `(node, peer)` runs: here (the caller runs it), on the live edge

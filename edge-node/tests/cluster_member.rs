@@ -8,8 +8,8 @@ use std::time::Duration;
 use cluster_common::{eventually, key, peer_info, redis};
 use lnfleet_actors::telemetry::Metrics;
 use lnfleet_edge::cluster::{
-    ClosePeerDecision, ClusterConfig, ClusterHandles, ClusterMember, EdgeCommand, Replaced, Reply,
-    Route,
+    ClosePeerDecision, ClusterConfig, ClusterHandles, ClusterMember, EdgeCommand, InboxDecision,
+    Replaced, Reply, Route,
 };
 use lnfleet_tests::harness::RedisServer;
 
@@ -150,10 +150,12 @@ async fn requests_route_locally_or_to_the_edge_holding_the_peer() {
         let edge_b = edge_b.clone();
         tokio::spawn(async move {
             while let Ok(Some(incoming)) = inbox_b.next(Duration::from_secs(5)).await {
-                let (node, peer) = incoming.command.target();
-                let reply = match edge_b.held_lease(&node, &peer) {
-                    Some(_) => Reply::Ok,
-                    None => Reply::PeerNotConnected,
+                let reply = match edge_b.decide(&incoming) {
+                    InboxDecision::RunOn { connection_id: 5 } => Reply::Ok,
+                    InboxDecision::Reply(reply) => reply,
+                    other => Reply::Failed {
+                        reason: format!("unexpected decision {other:?}"),
+                    },
                 };
                 let _ = inbox_b.replier().reply(&incoming, &reply).await;
             }
@@ -181,6 +183,20 @@ async fn requests_route_locally_or_to_the_edge_holding_the_peer() {
         .await
         .expect("route");
     assert_eq!(local, Route::Local { connection_id: 5 });
+    // Forwarded to the lease holder, which no longer has the peer: its answer comes back.
+    edge_b.on_close_peer(&node, &peer, u64::MAX);
+    let gone = EdgeCommand::Disconnect { node, peer };
+    let routed = edge_a
+        .route_request(&node, &peer, gone)
+        .await
+        .expect("route");
+    assert_eq!(
+        routed,
+        Route::Forwarded {
+            edge_id: "edge-b".into(),
+            reply: Reply::PeerNotConnected
+        }
+    );
     let nowhere = EdgeCommand::Disconnect { node, peer: key(9) };
     let unknown = edge_a
         .route_request(&node, &key(9), nowhere)
@@ -278,5 +294,65 @@ async fn a_dropped_member_disappears_after_its_heartbeat_ttl() {
     assert!(
         gone,
         "edge-a's record should expire once its heartbeat task stops"
+    );
+}
+
+#[tokio::test]
+async fn inbox_commands_are_decided_from_held_leases() {
+    let redis = redis();
+    let (edge_a, mut handles_a) = member(&redis, "edge-a").await;
+    let (edge_b, _handles_b) = member(&redis, "edge-b").await;
+    let (node, peer) = (key(1), key(2));
+    edge_a
+        .on_peer_connected(&peer_info(node, peer, 3))
+        .await
+        .expect("connect");
+    let client_b = edge_b.inbox_client();
+
+    let connect = EdgeCommand::Connect {
+        node,
+        peer,
+        addr: "10.0.0.1:9735".into(),
+    };
+    client_b.send("edge-a", connect).await.expect("send");
+    let connect_other = EdgeCommand::Connect {
+        node,
+        peer: key(4),
+        addr: "10.0.0.4:9735".into(),
+    };
+    client_b.send("edge-a", connect_other).await.expect("send");
+    // B takes the lease: A is told to close connection 3.
+    edge_b
+        .on_peer_connected(&peer_info(node, peer, 8))
+        .await
+        .expect("connect");
+
+    let mut decisions = Vec::new();
+    for _ in 0..3 {
+        let incoming = handles_a
+            .inbox
+            .next(Duration::from_secs(2))
+            .await
+            .expect("read")
+            .expect("command");
+        decisions.push(edge_a.decide(&incoming));
+    }
+    assert_eq!(
+        decisions,
+        [
+            InboxDecision::Reply(Reply::Ok),
+            InboxDecision::Dial {
+                addr: "10.0.0.4:9735".into()
+            },
+            InboxDecision::Close { connection_id: 3 },
+        ]
+    );
+    assert_eq!(
+        edge_a
+            .metrics()
+            .inbox_commands
+            .with_label_values(&["connect"])
+            .get(),
+        2
     );
 }
