@@ -6,8 +6,10 @@
 //! - [`hooks`]: the seam between a peer connection and the rest of the edge.
 //! - [`rpc`]: Core Lightning compatible JSON-RPC (UNIX socket and HTTP).
 //! - [`routing`]: `getroute`, answered by the gossip service.
+//! - [`cluster`]: leases, inboxes and the registry that let several edges serve one node id.
 #![forbid(unsafe_code)]
 
+pub mod cluster;
 pub mod hooks;
 pub mod routing;
 pub mod rpc;
