@@ -55,7 +55,11 @@ struct Args {
     )]
     metrics_listen: SocketAddr,
     /// How often the validator prunes stale channels; 0 never.
-    #[arg(long, env = "LNFLEET_GOSSIP_PRUNE_INTERVAL_SECS", default_value_t = 3600)]
+    #[arg(
+        long,
+        env = "LNFLEET_GOSSIP_PRUNE_INTERVAL_SECS",
+        default_value_t = 3600
+    )]
     prune_interval_secs: u64,
     /// How often consumer lag is polled from the broker.
     #[arg(long, default_value_t = 5)]
@@ -135,6 +139,6 @@ async fn main() -> anyhow::Result<()> {
     let result = service::run(config, &metrics, &readiness, shutdown).await;
     telemetry.stop().await;
     result?;
-    tracing::info!("stopped");
+    tracing::info!("gossip service stopped cleanly");
     Ok(())
 }

@@ -204,9 +204,10 @@ impl OutcomeFeed {
         if self.caught_up {
             return;
         }
-        let reached = self.target.iter().all(|(partition, &end)| {
-            self.next_offsets.get(partition).copied().unwrap_or(0) >= end
-        });
+        let reached = self
+            .target
+            .iter()
+            .all(|(partition, &end)| self.next_offsets.get(partition).copied().unwrap_or(0) >= end);
         if reached {
             self.caught_up = true;
             let directions = self
@@ -269,9 +270,18 @@ mod tests {
         assert_eq!(apply_payload(&state, None), FeedOutcome::Malformed);
         assert_eq!(apply_payload(&state, Some(&[])), FeedOutcome::Malformed);
         let mission = state.mission_control.read().unwrap();
-        assert_eq!(mission.len(), 1, "only the applied outcome taught something");
+        assert_eq!(
+            mission.len(),
+            1,
+            "only the applied outcome taught something"
+        );
         let bounds = mission
-            .bounds_at(lnfleet_wire::ShortChannelId(hop.scid), 1, 1_700_000_000_000, 1_000_000)
+            .bounds_at(
+                lnfleet_wire::ShortChannelId(hop.scid),
+                1,
+                1_700_000_000_000,
+                1_000_000,
+            )
             .expect("bounds learned");
         assert_eq!(bounds.max_msat, 4_999);
     }
@@ -282,7 +292,11 @@ mod tests {
         let feed_metrics = FeedMetrics::register(&metrics).unwrap();
         feed_metrics.count(FeedOutcome::Ignored);
         let text = metrics.encode_text();
-        assert!(text.contains(r#"lnfleet_gossip_mission_control_outcomes_total{result="applied"} 0"#));
-        assert!(text.contains(r#"lnfleet_gossip_mission_control_outcomes_total{result="ignored"} 1"#));
+        assert!(
+            text.contains(r#"lnfleet_gossip_mission_control_outcomes_total{result="applied"} 0"#)
+        );
+        assert!(
+            text.contains(r#"lnfleet_gossip_mission_control_outcomes_total{result="ignored"} 1"#)
+        );
     }
 }

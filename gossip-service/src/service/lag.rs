@@ -111,7 +111,11 @@ mod tests {
     #[test]
     fn lag_counts_unread_records_of_every_partition() {
         let next = BTreeMap::from([(0, 7), (1, 3)]);
-        assert_eq!(lag_records(&[(0, 10), (1, 3), (2, 4)], &next), 3 + 0 + 4);
+        assert_eq!(
+            lag_records(&[(0, 10), (1, 3), (2, 4)], &next),
+            7,
+            "3 + 0 + 4"
+        );
         // A position past the end (a retention race) is no lag, not negative lag.
         assert_eq!(lag_records(&[(0, 5)], &next), 0);
         assert_eq!(lag_records(&[], &next), 0);

@@ -133,9 +133,10 @@ async fn query_end_offsets(
     topic: &'static str,
 ) -> Result<Vec<(i32, i64)>, ServiceError> {
     let config = kafka.clone();
-    let offsets: Result<_, KafkaError> =
-        tokio::task::spawn_blocking(move || kafka::end_offsets(&config, topic, END_OFFSETS_TIMEOUT))
-            .await?;
+    let offsets: Result<_, KafkaError> = tokio::task::spawn_blocking(move || {
+        kafka::end_offsets(&config, topic, END_OFFSETS_TIMEOUT)
+    })
+    .await?;
     let offsets = offsets?;
     tracing::info!(topic, ?offsets, "end offsets at start");
     Ok(offsets)

@@ -98,6 +98,8 @@ async fn prune<C: crate::chain::ChainSource>(
         }
         // The validator already forgot them; routers keep the channels until they go stale
         // there too or a later prune of a restarted validator catches them.
-        Err(error) => tracing::warn!(%error, pruned = tombstones.len(), "publishing tombstones failed"),
+        Err(error) => {
+            tracing::warn!(%error, pruned = tombstones.len(), "publishing tombstones failed")
+        }
     }
 }
