@@ -46,6 +46,7 @@ use lnfleet_actors::topics;
 use lnfleet_wire::ChainHash;
 use tokio::sync::watch;
 
+use self::lag::{register_lag_gauge, run_lag_monitor, ConsumerPositions, LagSource};
 use crate::mission_control::feed::FeedError;
 use crate::replay::ReplayError;
 use crate::snapshot::SnapshotError;
@@ -157,11 +158,33 @@ pub async fn run(
         if config.role == Role::Validator {
             return Err(ServiceError::ValidatorNeedsKafka);
         }
-        return router::run(&config, None, metrics, readiness, shutdown).await;
+        let unused = ConsumerPositions::new();
+        return router::run(&config, None, &unused, metrics, readiness, shutdown).await;
     };
     let topics_ready = readiness.declare("kafka_topics");
     kafka::ensure_topics(&kafka_config, &topics::ALL).await?;
     topics_ready.set_ready();
+
+    let positions = ConsumerPositions::new();
+    let mut lag_sources = Vec::new();
+    if config.role.validates() {
+        lag_sources.push(LagSource::Group {
+            topic: topics::GOSSIP_RAW.name,
+            group: crate::ingest::CONSUMER_GROUP.to_owned(),
+        });
+    }
+    if config.role.routes() {
+        lag_sources.push(LagSource::Positions(topics::GOSSIP_VALID.name));
+        lag_sources.push(LagSource::Positions(topics::PAYMENT_OUTCOMES.name));
+    }
+    let lag_monitor = tokio::spawn(run_lag_monitor(
+        kafka_config.clone(),
+        positions.clone(),
+        lag_sources,
+        register_lag_gauge(metrics)?,
+        config.lag_poll_interval,
+        shutdown.clone(),
+    ));
 
     let validator = async {
         if config.role.validates() {
@@ -175,6 +198,7 @@ pub async fn run(
             router::run(
                 &config,
                 Some(&kafka_config),
+                &positions,
                 metrics,
                 readiness,
                 shutdown.clone(),
@@ -184,7 +208,15 @@ pub async fn run(
             Ok(())
         }
     };
-    tokio::try_join!(validator, router).map(|_| ())
+    let result = tokio::try_join!(validator, router).map(|_| ());
+    // On an error the roles did not see a shutdown: stop the monitor rather than wait for it.
+    lag_monitor.abort();
+    if let Err(error) = lag_monitor.await {
+        if !error.is_cancelled() {
+            return Err(error.into());
+        }
+    }
+    result
 }
 
 /// Resolves once `shutdown` is true or its sender is gone.

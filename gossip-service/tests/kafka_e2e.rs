@@ -184,46 +184,48 @@ impl RawTopic {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
-    let broker = KafkaBroker::start().expect("tansu starts");
-    let brokers = broker.bootstrap();
-    let mut config = KafkaConfig::new(&brokers, "kafka-e2e-test");
-    config.session_timeout = Duration::from_secs(6);
-    kafka::ensure_topics(&config, &topics::ALL)
-        .await
-        .unwrap_or_else(|e| panic!("creating topics: {e}\nbroker log:\n{}", broker.log()));
-    let raw = RawTopic {
-        publisher: Publisher::new(&config).unwrap(),
-    };
+// Node secrets.
+const S: u8 = 0x11;
+const X: u8 = 0x22;
+const Y: u8 = 0x33;
+const T: u8 = 0x44;
+const U: u8 = 0x55;
 
-    // Node secrets: S 0x11, X 0x22, Y 0x33, T 0x44, U 0x55.
-    let (s, x, y, t, u) = (0x11, 0x22, 0x33, 0x44, 0x55);
-    let network = [
+fn node(secret: u8) -> String {
+    hex::encode(lnfleet_tests::gossip::public(&lnfleet_tests::gossip::secret(secret)).serialize())
+}
+
+/// The channels S–X, X–T, S–Y, Y–T, T–U with their fee base (both directions).
+fn network() -> [(SignedChannel, u32); 5] {
+    [
         (
-            SignedChannel::new(scid(700_001), [s, x], [0x61, 0x62]),
+            SignedChannel::new(scid(700_001), [S, X], [0x61, 0x62]),
             1_000,
         ),
         (
-            SignedChannel::new(scid(700_002), [x, t], [0x63, 0x64]),
+            SignedChannel::new(scid(700_002), [X, T], [0x63, 0x64]),
             1_000,
         ),
         (
-            SignedChannel::new(scid(700_003), [s, y], [0x65, 0x66]),
+            SignedChannel::new(scid(700_003), [S, Y], [0x65, 0x66]),
             5_000,
         ),
         (
-            SignedChannel::new(scid(700_004), [y, t], [0x67, 0x68]),
+            SignedChannel::new(scid(700_004), [Y, T], [0x67, 0x68]),
             5_000,
         ),
         (
-            SignedChannel::new(scid(700_005), [t, u], [0x69, 0x6a]),
+            SignedChannel::new(scid(700_005), [T, U], [0x69, 0x6a]),
             1_000,
         ),
-    ];
-    let [(sx, _), (xt, _), (sy, _), (yt, _), (tu, _)] = &network;
+    ]
+}
+
+/// Publishes every announcement and both updates of each channel; returns the updates'
+/// timestamp (a minute ago).
+async fn publish_network(raw: &RawTopic, network: &[(SignedChannel, u32)]) -> u32 {
     let timestamp = u32::try_from(now_secs() - 60).unwrap();
-    for (channel, fee) in &network {
+    for (channel, fee) in network {
         raw.send(channel.scid, channel.announcement().encode())
             .await;
         for direction in [0, 1] {
@@ -231,7 +233,89 @@ async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
             raw.send(channel.scid, update.encode()).await;
         }
     }
+    timestamp
+}
 
+/// The channels of the route `from` → `to` a service answers now, `None` without one.
+async fn route_channels(api: SocketAddr, from: &str, to: &str) -> Option<Vec<String>> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "getroute",
+                      "params": {"id": to, "fromid": from, "amount_msat": AMOUNT_MSAT,
+                                 "riskfactor": 1, "fuzzpercent": 0}});
+    let (_, text) = http_post_json(api, "/", &body.to_string()).await.ok()?;
+    let reply: Value = serde_json::from_str(&text).ok()?;
+    reply["result"]["route"]
+        .as_array()?
+        .iter()
+        .map(|hop| hop["channel"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn started_broker() -> (KafkaBroker, KafkaConfig, RawTopic) {
+    let broker = KafkaBroker::start().expect("tansu starts");
+    let mut config = KafkaConfig::new(broker.bootstrap(), "kafka-e2e-test");
+    config.session_timeout = Duration::from_secs(6);
+    kafka::ensure_topics(&config, &topics::ALL)
+        .await
+        .unwrap_or_else(|e| panic!("creating topics: {e}\nbroker log:\n{}", broker.log()));
+    let raw = RawTopic {
+        publisher: Publisher::new(&config).unwrap(),
+    };
+    (broker, config, raw)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_in_role_all_validates_routes_and_reports_lag() {
+    let (broker, _config, raw) = started_broker().await;
+    let network = network();
+    publish_network(&raw, &network).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut service = Service::start(&dir, &broker.bootstrap(), "all", "all-1");
+    let (from, to) = (node(S), node(U));
+    let cheap: Vec<String> = [0, 1, 4]
+        .iter()
+        .map(|&i| network[i].0.scid.to_string())
+        .collect();
+    let api = service.api;
+    let (from_ref, to_ref, cheap_ref) = (&from, &to, &cheap);
+    service
+        .eventually("the gossip is validated and routed over", || async move {
+            route_channels(api, from_ref, to_ref).await.as_ref() == Some(cheap_ref)
+        })
+        .await;
+    assert!(service.is_ready().await);
+    let telemetry = service.telemetry;
+    service
+        .eventually("lag of all three topics reported as zero", || async move {
+            let m = http_get(telemetry, "/metrics")
+                .await
+                .map(|(_, b)| b)
+                .unwrap_or_default();
+            ["ln.gossip.raw", "ln.gossip.valid", "ln.payments.outcomes"]
+                .iter()
+                .all(|topic| {
+                    sample(
+                        &m,
+                        &format!("lnfleet_gossip_consumer_lag_records{{topic=\"{topic}\"}}"),
+                    ) == Some(0.0)
+                })
+        })
+        .await;
+    let metrics = service.metrics().await;
+    assert_eq!(
+        sum(&metrics, "lnfleet_gossip_gossip_accepted_total"),
+        15.0,
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
+    let (broker, config, raw) = started_broker().await;
+    let brokers = broker.bootstrap();
+
+    let network = network();
+    let timestamp = publish_network(&raw, &network).await;
+    let [(sx, _), (xt, _), (sy, _), (yt, _), (tu, _)] = &network;
     // Bad gossip, one of each kind.
     let mut forged = sx.update(0, timestamp + 10, 1_000);
     forged.fee_base_msat = 1; // changed after signing
@@ -297,12 +381,7 @@ async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
             })
             .await;
     }
-    let node = |secret: u8| {
-        hex::encode(
-            lnfleet_tests::gossip::public(&lnfleet_tests::gossip::secret(secret)).serialize(),
-        )
-    };
-    let (from, to) = (node(s), node(u));
+    let (from, to) = (node(S), node(U));
     let cheap = vec![
         sx.scid.to_string(),
         xt.scid.to_string(),

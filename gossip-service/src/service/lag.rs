@@ -1,8 +1,9 @@
 //! Consumer lag per topic: how many records a consumer of this process is behind the log.
 //!
 //! The loops that consume record their positions (per partition, the offset after the last
-//! record consumed) in [`ConsumerPositions`]; [`run_lag_monitor`] polls the end offsets with
-//! [`lnfleet_actors::kafka::end_offsets`] every interval and exports
+//! record consumed) in [`ConsumerPositions`]; a loop that does not (the ingest loop) is measured
+//! by its group's committed offsets ([`LagSource`]). [`run_lag_monitor`] polls the end offsets
+//! with [`lnfleet_actors::kafka::end_offsets`] every interval and exports
 //! `lnfleet_<service>_consumer_lag_records{topic}` = Σ partitions (end offset − next offset).
 //! Polling, not per record, because asking the broker costs a round trip per partition.
 
@@ -70,12 +71,49 @@ pub fn register_lag_gauge(metrics: &Metrics) -> Result<IntGaugeVec, MetricsError
     )
 }
 
-/// Polls the end offsets of `topics` every `interval` and sets the lag gauge, until shutdown.
-/// A failed poll is logged and leaves the gauge as it was.
+/// Where the consumed position of a topic comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LagSource {
+    /// A consumer of this process that records into [`ConsumerPositions`].
+    Positions(&'static str),
+    /// A consumer group's committed offsets (for consumers that do not expose positions, such as
+    /// the ingest loop). Offsets are auto-committed every few seconds, so this lags by that much.
+    Group { topic: &'static str, group: String },
+}
+
+impl LagSource {
+    pub fn topic(&self) -> &'static str {
+        match self {
+            LagSource::Positions(topic) | LagSource::Group { topic, .. } => topic,
+        }
+    }
+}
+
+/// Per partition, the next offset of `source`.
+fn positions_of(
+    config: &KafkaConfig,
+    source: &LagSource,
+    positions: &ConsumerPositions,
+) -> Result<BTreeMap<i32, i64>, kafka::KafkaError> {
+    match source {
+        LagSource::Positions(topic) => Ok(positions.of(topic)),
+        LagSource::Group { topic, group } => {
+            Ok(
+                kafka::committed_offsets(config, group, topic, QUERY_TIMEOUT)?
+                    .into_iter()
+                    .filter_map(|(partition, offset)| Some((partition, offset?)))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// Polls every source every `interval` and sets the lag gauge, until shutdown. A failed poll is
+/// logged and leaves the gauge as it was.
 pub async fn run_lag_monitor(
     config: KafkaConfig,
     positions: ConsumerPositions,
-    topics: Vec<&'static str>,
+    sources: Vec<LagSource>,
     gauge: IntGaugeVec,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
@@ -87,18 +125,20 @@ pub async fn run_lag_monitor(
             () = stopped(&mut shutdown) => return,
             _ = ticker.tick() => {}
         }
-        for &topic in &topics {
-            let query_config = config.clone();
+        for source in &sources {
+            let topic = source.topic();
+            let (query_config, query_source, query_positions) =
+                (config.clone(), source.clone(), positions.clone());
+            // Both queries block on broker round trips: off the executor.
             let query = tokio::task::spawn_blocking(move || {
-                kafka::end_offsets(&query_config, topic, QUERY_TIMEOUT)
+                let end = kafka::end_offsets(&query_config, topic, QUERY_TIMEOUT)?;
+                let next = positions_of(&query_config, &query_source, &query_positions)?;
+                Ok::<_, kafka::KafkaError>(lag_records(&end, &next))
             });
             match query.await {
-                Ok(Ok(end_offsets)) => {
-                    let lag = lag_records(&end_offsets, &positions.of(topic));
-                    gauge.with_label_values(&[topic]).set(lag);
-                }
-                Ok(Err(error)) => tracing::warn!(topic, %error, "end offsets unavailable"),
-                Err(error) => tracing::warn!(topic, %error, "end offset query panicked"),
+                Ok(Ok(lag)) => gauge.with_label_values(&[topic]).set(lag),
+                Ok(Err(error)) => tracing::warn!(topic, %error, "consumer lag unavailable"),
+                Err(error) => tracing::warn!(topic, %error, "consumer lag query panicked"),
             }
         }
     }

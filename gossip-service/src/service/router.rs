@@ -15,7 +15,7 @@ use prometheus::IntGauge;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::lag::{register_lag_gauge, run_lag_monitor, ConsumerPositions};
+use super::lag::ConsumerPositions;
 use super::{stopped, ServiceConfig, ServiceError, SnapshotFiles};
 use crate::api::{self, RouterState};
 use crate::graph::Graph;
@@ -53,10 +53,12 @@ pub async fn load_graph(snapshot: Option<&SnapshotFiles>) -> Result<Graph, Servi
     Ok(graph)
 }
 
-/// Runs the router until shutdown; `kafka` `None` serves the snapshot alone.
+/// Runs the router until shutdown; `kafka` `None` serves the snapshot alone. The consumers
+/// record their positions in `positions` (for the lag monitor).
 pub async fn run(
     config: &ServiceConfig,
     kafka: Option<&KafkaConfig>,
+    positions: &ConsumerPositions,
     metrics: &Metrics,
     readiness: &Readiness,
     mut shutdown: watch::Receiver<bool>,
@@ -74,7 +76,12 @@ pub async fn run(
         shutdown.clone(),
     ))];
     if let Some(kafka) = kafka {
-        tasks.extend(start_consumers(config, kafka, &state, metrics, readiness, &shutdown).await?);
+        tasks.extend(
+            start_consumers(
+                config, kafka, &state, positions, metrics, readiness, &shutdown,
+            )
+            .await?,
+        );
     }
 
     stopped(&mut shutdown).await;
@@ -86,16 +93,16 @@ pub async fn run(
     Ok(())
 }
 
-/// Starts the replay, the outcome feed and the lag monitor.
+/// Starts the gossip replay and the outcome feed.
 async fn start_consumers(
     config: &ServiceConfig,
     kafka: &KafkaConfig,
     state: &Arc<RouterState>,
+    positions: &ConsumerPositions,
     metrics: &Metrics,
     readiness: &Readiness,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, ServiceError> {
-    let positions = ConsumerPositions::new();
     let valid_end = query_end_offsets(kafka, topics::GOSSIP_VALID.name).await?;
     let replay = GossipReplay::start(
         kafka,
@@ -117,14 +124,6 @@ async fn start_consumers(
     Ok(vec![
         tokio::spawn(drive_replay(replay, positions.clone(), shutdown.clone())),
         tokio::spawn(drive_feed(feed, positions.clone(), shutdown.clone())),
-        tokio::spawn(run_lag_monitor(
-            kafka.clone(),
-            positions,
-            vec![topics::GOSSIP_VALID.name, topics::PAYMENT_OUTCOMES.name],
-            register_lag_gauge(metrics)?,
-            config.lag_poll_interval,
-            shutdown.clone(),
-        )),
     ])
 }
 
