@@ -306,6 +306,12 @@ async fn one_process_in_role_all_validates_routes_and_reports_lag() {
         15.0,
         "{metrics}"
     );
+    // The stopped loops committed their offsets: nothing was consumed twice.
+    assert_eq!(
+        sum(&metrics, "lnfleet_gossip_gossip_rejected_total"),
+        0.0,
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -532,4 +538,80 @@ async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
     );
     assert_eq!(channels(&second_replica.getroute(&from, &to).await), detour);
     assert!(validator.process.is_running());
+}
+
+/// Pruning stops and restarts the ingest loop every interval (it hands its validator back to
+/// be pruned): gossip published across several such restarts is still all validated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validator_keeps_consuming_across_prune_epochs() {
+    let (broker, _config, raw) = started_broker().await;
+    let network = network();
+    let (first_half, second_half) = network.split_at(2);
+    publish_network(&raw, first_half).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut pruning_validator = {
+        let (api_port, metrics_port) = (free_port().unwrap(), free_port().unwrap());
+        let mut command = Command::new(BINARY);
+        command
+            .args(["--kafka", &broker.bootstrap(), "--role", "validator"])
+            .args(["--replica-id", "pruning-validator"])
+            .args(["--listen", &format!("127.0.0.1:{api_port}")])
+            .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--kafka-session-timeout-secs", "6"])
+            .args(["--prune-interval-secs", "1"])
+            .env("RUST_LOG", "info");
+        let log = dir.path().join("pruning-validator.log");
+        Service {
+            process: ServerProcess::spawn("gossip-service", command, log).unwrap(),
+            api: SocketAddr::from(([127, 0, 0, 1], api_port)),
+            telemetry: SocketAddr::from(([127, 0, 0, 1], metrics_port)),
+        }
+    };
+    let service = &mut pruning_validator;
+    let telemetry = service.telemetry;
+    service
+        .eventually("the first half is validated", || async move {
+            let m = http_get(telemetry, "/metrics")
+                .await
+                .map(|(_, b)| b)
+                .unwrap_or_default();
+            sum(&m, "lnfleet_gossip_gossip_accepted_total") >= 6.0
+        })
+        .await;
+    let log_path = dir.path().join("pruning-validator.log");
+    let epochs = || {
+        std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .matches("gossip ingest started")
+            .count()
+    };
+    let before = epochs();
+    let log_ref = &epochs;
+    service
+        .eventually("two more prune epochs pass", || async move {
+            log_ref() >= before + 2
+        })
+        .await;
+    publish_network(&raw, second_half).await;
+    service
+        .eventually("the second half is validated too", || async move {
+            let m = http_get(telemetry, "/metrics")
+                .await
+                .map(|(_, b)| b)
+                .unwrap_or_default();
+            sum(&m, "lnfleet_gossip_gossip_accepted_total") >= 15.0
+        })
+        .await;
+    let metrics = service.metrics().await;
+    assert_eq!(
+        sum(&metrics, "lnfleet_gossip_gossip_accepted_total"),
+        15.0,
+        "{metrics}"
+    );
+    // The stopped loops committed their offsets: nothing was consumed twice.
+    assert_eq!(
+        sum(&metrics, "lnfleet_gossip_gossip_rejected_total"),
+        0.0,
+        "{metrics}"
+    );
 }
