@@ -75,10 +75,7 @@ impl Service {
     }
 
     async fn metrics(&self) -> String {
-        http_get(self.telemetry, "/metrics")
-            .await
-            .map(|(_, body)| body)
-            .unwrap_or_default()
+        metrics_of(self.telemetry).await
     }
 
     async fn is_ready(&self) -> bool {
@@ -121,6 +118,14 @@ impl Service {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// The `/metrics` text of a telemetry listener (empty while it does not answer).
+async fn metrics_of(telemetry: SocketAddr) -> String {
+    http_get(telemetry, "/metrics")
+        .await
+        .map(|(_, body)| body)
+        .unwrap_or_default()
 }
 
 /// The value of the sample `name_and_labels` (exactly as exposed) in a metrics text.
@@ -288,10 +293,7 @@ async fn one_process_in_role_all_validates_routes_and_reports_lag() {
     let telemetry = service.telemetry;
     service
         .eventually("lag of all three topics reported as zero", || async move {
-            let m = http_get(telemetry, "/metrics")
-                .await
-                .map(|(_, b)| b)
-                .unwrap_or_default();
+            let m = metrics_of(telemetry).await;
             ["ln.gossip.raw", "ln.gossip.valid", "ln.payments.outcomes"]
                 .iter()
                 .all(|topic| {
@@ -341,10 +343,7 @@ async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
     let telemetry = validator.telemetry;
     validator
         .eventually("the validator decided every record", || async move {
-            let m = http_get(telemetry, "/metrics")
-                .await
-                .map(|(_, b)| b)
-                .unwrap_or_default();
+            let m = metrics_of(telemetry).await;
             sum(&m, "lnfleet_gossip_gossip_accepted_total") >= 15.0
                 && sum(&m, "lnfleet_gossip_gossip_rejected_total") >= 4.0
         })
@@ -404,10 +403,7 @@ async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
         let telemetry = replica.telemetry;
         replica
             .eventually("the graph gauges show the network", || async move {
-                let m = http_get(telemetry, "/metrics")
-                    .await
-                    .map(|(_, b)| b)
-                    .unwrap_or_default();
+                let m = metrics_of(telemetry).await;
                 sample(&m, "lnfleet_gossip_graph_channels") == Some(5.0)
                     && sample(&m, "lnfleet_gossip_graph_nodes") == Some(5.0)
             })
@@ -463,10 +459,7 @@ async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
         let telemetry = replica.telemetry;
         replica
             .eventually("the outcome is applied", || async move {
-                let m = http_get(telemetry, "/metrics")
-                    .await
-                    .map(|(_, b)| b)
-                    .unwrap_or_default();
+                let m = metrics_of(telemetry).await;
                 sample(
                     &m,
                     r#"lnfleet_gossip_mission_control_outcomes_total{result="applied"}"#,
@@ -495,10 +488,7 @@ async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
         let telemetry = replica.telemetry;
         replica
             .eventually("consumer lag reported as zero", || async move {
-                let m = http_get(telemetry, "/metrics")
-                    .await
-                    .map(|(_, b)| b)
-                    .unwrap_or_default();
+                let m = metrics_of(telemetry).await;
                 ["ln.gossip.valid", "ln.payments.outcomes"]
                     .iter()
                     .all(|topic| {
@@ -547,21 +537,17 @@ async fn validator_keeps_consuming_across_prune_epochs() {
     let dir = tempfile::tempdir().unwrap();
     let brokers = broker.bootstrap();
     let replica = "pruning-validator";
-    let mut pruning_validator = Service::start(
+    let mut service = Service::start(
         &dir,
         &brokers,
         "validator",
         replica,
         &["--prune-interval-secs", "1"],
     );
-    let service = &mut pruning_validator;
     let telemetry = service.telemetry;
     service
         .eventually("the first half is validated", || async move {
-            let m = http_get(telemetry, "/metrics")
-                .await
-                .map(|(_, b)| b)
-                .unwrap_or_default();
+            let m = metrics_of(telemetry).await;
             sum(&m, "lnfleet_gossip_gossip_accepted_total") >= 6.0
         })
         .await;
@@ -582,10 +568,7 @@ async fn validator_keeps_consuming_across_prune_epochs() {
     publish_network(&raw, second_half).await;
     service
         .eventually("the second half is validated too", || async move {
-            let m = http_get(telemetry, "/metrics")
-                .await
-                .map(|(_, b)| b)
-                .unwrap_or_default();
+            let m = metrics_of(telemetry).await;
             sum(&m, "lnfleet_gossip_gossip_accepted_total") >= 15.0
         })
         .await;
