@@ -133,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
     let config = args.service_config();
     let metrics = Metrics::new("gossip")?;
     let readiness = Readiness::new();
+    service::declare_checks(&config, &readiness);
     let telemetry = serve(args.metrics_listen, metrics.clone(), readiness.clone())?;
     let shutdown = shutdown_on_signals()?;
     tracing::info!(role = ?config.role, replica_id = %config.replica_id, kafka = ?args.kafka, "gossip service starting");

@@ -144,6 +144,29 @@ impl FromStr for Role {
     }
 }
 
+/// Declares every readiness check the configured roles will flip, so `/readyz` is not ready
+/// (an empty set of checks is) between the telemetry server starting and the roles starting.
+/// [`run`] does it too; declaring again keeps a check's state.
+pub fn declare_checks(config: &ServiceConfig, readiness: &Readiness) {
+    if config.role.routes() || config.kafka.is_none() {
+        readiness.declare(router::GRAPH_LOADED);
+    }
+    if config.kafka.is_none() {
+        return;
+    }
+    readiness.declare(KAFKA_TOPICS_CHECK);
+    if config.role.validates() {
+        readiness.declare(validator::READINESS_CHECK);
+    }
+    if config.role.routes() {
+        readiness.declare(crate::replay::READINESS_CHECK);
+        readiness.declare(crate::mission_control::feed::READINESS_CHECK);
+    }
+}
+
+/// The readiness check of the topics' creation.
+pub const KAFKA_TOPICS_CHECK: &str = "kafka_topics";
+
 /// Runs the configured roles until `shutdown` turns true (or its sender is dropped).
 pub async fn run(
     config: ServiceConfig,
@@ -151,6 +174,7 @@ pub async fn run(
     readiness: &Readiness,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), ServiceError> {
+    declare_checks(&config, readiness);
     let Some(kafka_config) = config.kafka.clone() else {
         if config.snapshot.is_none() {
             return Err(ServiceError::SnapshotRequired);
@@ -161,7 +185,7 @@ pub async fn run(
         let unused = ConsumerPositions::new();
         return router::run(&config, None, &unused, metrics, readiness, shutdown).await;
     };
-    let topics_ready = readiness.declare("kafka_topics");
+    let topics_ready = readiness.declare(KAFKA_TOPICS_CHECK);
     kafka::ensure_topics(&kafka_config, &topics::ALL).await?;
     topics_ready.set_ready();
 
@@ -242,6 +266,39 @@ mod tests {
         );
         assert!(parse_chain_hash("6fe28c").is_err());
         assert!(parse_chain_hash("testnet").is_err());
+    }
+
+    #[test]
+    fn every_check_of_a_role_is_declared_up_front() {
+        let config = |kafka: bool, role| ServiceConfig {
+            kafka: kafka.then(|| KafkaConfig::new("127.0.0.1:1", "test")),
+            role,
+            replica_id: "r".into(),
+            chain_hash: ChainHash::BITCOIN,
+            snapshot: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            prune_interval: None,
+            lag_poll_interval: Duration::from_secs(1),
+        };
+        let failing = |config: &ServiceConfig| {
+            let readiness = Readiness::new();
+            declare_checks(config, &readiness);
+            readiness.report().failing
+        };
+        assert_eq!(failing(&config(false, Role::All)), ["graph_loaded"]);
+        assert_eq!(
+            failing(&config(true, Role::Router)),
+            [
+                "gossip_replay",
+                "graph_loaded",
+                "kafka_topics",
+                "outcome_feed"
+            ]
+        );
+        assert_eq!(
+            failing(&config(true, Role::Validator)),
+            ["gossip_ingest", "kafka_topics"]
+        );
     }
 
     #[test]

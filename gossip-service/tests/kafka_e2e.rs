@@ -381,6 +381,10 @@ async fn validator_and_two_router_replicas_agree_and_learn_from_outcomes() {
                 matches!(http_get(telemetry, "/readyz").await, Ok((200, _)))
             })
             .await;
+        let (_, report) = http_get(telemetry, "/readyz").await.unwrap();
+        for check in ["graph_loaded", "gossip_replay", "outcome_feed"] {
+            assert!(report.contains(check), "{report}");
+        }
     }
     let (from, to) = (node(S), node(U));
     let cheap = vec![
