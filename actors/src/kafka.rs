@@ -210,3 +210,39 @@ pub fn end_offsets(
     }
     Ok(offsets)
 }
+
+/// The offset `group` has committed on every partition of `topic` (`None` where it has not
+/// committed yet), without joining the group: what a lag monitor compares with
+/// [`end_offsets`] for a consumer it does not own.
+pub fn committed_offsets(
+    config: &KafkaConfig,
+    group: &str,
+    topic: &str,
+    timeout: Duration,
+) -> Result<Vec<(i32, Option<i64>)>, KafkaError> {
+    let consumer: rdkafka::consumer::BaseConsumer = config
+        .client_config()
+        .set("group.id", group)
+        .create()
+        .map_err(KafkaError::Config)?;
+    let metadata = consumer
+        .fetch_metadata(Some(topic), timeout)
+        .map_err(KafkaError::Admin)?;
+    let mut partitions = rdkafka::TopicPartitionList::new();
+    for topic_metadata in metadata.topics().iter().filter(|t| t.name() == topic) {
+        for partition in topic_metadata.partitions() {
+            partitions.add_partition(topic, partition.id());
+        }
+    }
+    let committed = consumer
+        .committed_offsets(partitions, timeout)
+        .map_err(KafkaError::Admin)?;
+    Ok(committed
+        .elements()
+        .iter()
+        .map(|element| match element.offset() {
+            rdkafka::Offset::Offset(offset) => (element.partition(), Some(offset)),
+            _ => (element.partition(), None),
+        })
+        .collect())
+}

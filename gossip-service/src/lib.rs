@@ -11,6 +11,7 @@
 //! - [`replay`]: a router replica rebuilding its graph from `ln.gossip.valid` (latest-wins).
 //! - [`mission_control`]: liquidity bounds learned from payment outcomes, with decay.
 //! - [`ingest`]: the validator's Kafka loop, `ln.gossip.raw` to `ln.gossip.valid`.
+//! - [`service`]: the `gossip-service` process composed from the above (validator and router roles).
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -21,5 +22,6 @@ pub mod liquidity;
 pub mod mission_control;
 pub mod replay;
 pub mod router;
+pub mod service;
 pub mod snapshot;
 pub mod validate;

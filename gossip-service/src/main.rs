@@ -1,17 +1,23 @@
-//! `gossip-service`: the routing API. Today it serves `getroute` from a snapshot alone
-//! (`--snapshot`, no Kafka or Redis needed); the Kafka-fed validators and replicas come next.
+//! `gossip-service`: gossip validation and routing (see `lnfleet_gossip::service` for the roles).
+//!
+//! - Without `--kafka`: the routing API over `--snapshot` alone (no Kafka or Redis needed).
+//! - With `--kafka`: `--role validator` validates `ln.gossip.raw` into `ln.gossip.valid`;
+//!   `--role router` replays `ln.gossip.valid` (on top of `--snapshot` if given) and
+//!   `ln.payments.outcomes` and answers `getroute`; `--role all` (the default) does both.
+//!
+//! Stops cleanly on SIGTERM or ctrl-c.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Context;
 use clap::Parser;
+use lnfleet_actors::kafka::KafkaConfig;
 use lnfleet_actors::telemetry::{init_tracing, serve, LogFormat, Metrics, Readiness};
-use lnfleet_gossip::api::{self, RouterState};
-use lnfleet_gossip::graph::Graph;
-use lnfleet_gossip::snapshot::Snapshot;
+use lnfleet_gossip::service::{self, parse_chain_hash, Role, ServiceConfig, SnapshotFiles};
+use lnfleet_wire::ChainHash;
+use tokio::sync::watch;
 
 #[derive(Parser)]
 #[command(
@@ -19,12 +25,25 @@ use lnfleet_gossip::snapshot::Snapshot;
     about = "lnfleet's gossip and routing service"
 )]
 struct Args {
-    /// The `*.compressed` graph snapshot (format: data/lngraph/README.md).
+    /// The `*.compressed` graph snapshot (format: data/lngraph/README.md). Required without
+    /// --kafka; with it, the router's starting graph (else it starts empty).
     #[arg(long, env = "LNFLEET_GOSSIP_SNAPSHOT")]
-    snapshot: PathBuf,
+    snapshot: Option<PathBuf>,
     /// Its node map; defaults to `<snapshot stem>-node-map.xz` beside it.
     #[arg(long)]
     node_map: Option<PathBuf>,
+    /// Kafka bootstrap servers (`host:port,...`); without it only the snapshot is served.
+    #[arg(long, env = "LNFLEET_KAFKA")]
+    kafka: Option<String>,
+    /// What this process runs (with --kafka).
+    #[arg(long, value_enum, env = "LNFLEET_GOSSIP_ROLE", default_value = "all")]
+    role: Role,
+    /// Names this replica's consumer groups; defaults to the host name and pid.
+    #[arg(long, env = "LNFLEET_GOSSIP_REPLICA_ID")]
+    replica_id: Option<String>,
+    /// The chain the validator accepts: mainnet, regtest, or 64 hex characters in wire order.
+    #[arg(long, env = "LNFLEET_CHAIN_HASH", default_value = "mainnet", value_parser = parse_chain_hash)]
+    chain_hash: ChainHash,
     /// Where the JSON-RPC API listens.
     #[arg(long, env = "LNFLEET_GOSSIP_LISTEN", default_value = "127.0.0.1:9302")]
     listen: SocketAddr,
@@ -35,6 +54,19 @@ struct Args {
         default_value = "127.0.0.1:9303"
     )]
     metrics_listen: SocketAddr,
+    /// How often the validator prunes stale channels; 0 never.
+    #[arg(
+        long,
+        env = "LNFLEET_GOSSIP_PRUNE_INTERVAL_SECS",
+        default_value_t = 3600
+    )]
+    prune_interval_secs: u64,
+    /// How often consumer lag is polled from the broker.
+    #[arg(long, default_value_t = 5)]
+    lag_poll_interval_secs: u64,
+    /// Kafka consumer-group session timeout.
+    #[arg(long, default_value_t = 10)]
+    kafka_session_timeout_secs: u64,
     #[arg(long, env = "LNFLEET_LOG_FORMAT", default_value = "human")]
     log_format: String,
 }
@@ -48,39 +80,66 @@ fn default_node_map(snapshot: &Path) -> PathBuf {
     snapshot.with_file_name(format!("{stem}-node-map.xz"))
 }
 
+impl Args {
+    fn service_config(&self) -> ServiceConfig {
+        let replica_id = self.replica_id.clone().unwrap_or_else(|| {
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "gossip".into());
+            format!("{host}-{}", std::process::id())
+        });
+        let kafka = self.kafka.as_ref().map(|brokers| {
+            let mut config = KafkaConfig::new(brokers, format!("gossip-service-{replica_id}"));
+            config.session_timeout = Duration::from_secs(self.kafka_session_timeout_secs);
+            config
+        });
+        ServiceConfig {
+            kafka,
+            role: self.role,
+            replica_id,
+            chain_hash: self.chain_hash,
+            snapshot: self.snapshot.as_ref().map(|snapshot| SnapshotFiles {
+                snapshot: snapshot.clone(),
+                node_map: self
+                    .node_map
+                    .clone()
+                    .unwrap_or_else(|| default_node_map(snapshot)),
+            }),
+            listen: self.listen,
+            prune_interval: (self.prune_interval_secs > 0)
+                .then(|| Duration::from_secs(self.prune_interval_secs)),
+            lag_poll_interval: Duration::from_secs(self.lag_poll_interval_secs.max(1)),
+        }
+    }
+}
+
+/// Turns true on SIGTERM or ctrl-c.
+fn shutdown_on_signals() -> anyhow::Result<watch::Receiver<bool>> {
+    let (stop, stopped) = watch::channel(false);
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("ctrl-c: stopping"),
+            _ = sigterm.recv() => tracing::info!("sigterm: stopping"),
+        }
+        // Ignored error: every receiver is gone, so nothing is left to stop.
+        let _ = stop.send(true);
+    });
+    Ok(stopped)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     init_tracing("gossip", LogFormat::from_str(&args.log_format)?);
+    let config = args.service_config();
     let metrics = Metrics::new("gossip")?;
     let readiness = Readiness::new();
-    let loaded = readiness.declare("graph_loaded");
-    let telemetry = serve(args.metrics_listen, metrics.clone(), readiness)?;
-
-    let node_map = args
-        .node_map
-        .clone()
-        .unwrap_or_else(|| default_node_map(&args.snapshot));
-    tracing::info!(snapshot = %args.snapshot.display(), "loading graph snapshot");
-    let snapshot_path = args.snapshot.clone();
-    let graph = tokio::task::spawn_blocking(move || {
-        Snapshot::load(&snapshot_path, &node_map).map(|s| Graph::from_snapshot(&s))
-    })
-    .await?
-    .context("loading the snapshot")?;
-    tracing::info!(
-        nodes = graph.node_count(),
-        channels = graph.channel_count(),
-        usable_directions = graph.enabled_edge_count(),
-        "graph ready"
-    );
-    let state = Arc::new(RouterState::new(graph, &metrics)?);
-    let server = api::serve(args.listen, state)?;
-    loaded.set_ready();
-
-    tokio::signal::ctrl_c().await?;
-    tracing::info!("stopping");
-    server.stop().await;
+    service::declare_checks(&config, &readiness);
+    let telemetry = serve(args.metrics_listen, metrics.clone(), readiness.clone())?;
+    let shutdown = shutdown_on_signals()?;
+    tracing::info!(role = ?config.role, replica_id = %config.replica_id, kafka = ?args.kafka, "gossip service starting");
+    let result = service::run(config, &metrics, &readiness, shutdown).await;
     telemetry.stop().await;
+    result?;
+    tracing::info!("gossip service stopped cleanly");
     Ok(())
 }

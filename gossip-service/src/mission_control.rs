@@ -38,6 +38,7 @@
 //! forgotten (deterministically: oldest `at_ms`, then smallest `(scid, direction)`).
 
 pub mod decay;
+pub mod feed;
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -176,6 +176,11 @@ impl<G: SharedGraph + ?Sized> GossipReplay<G> {
         self.stats
     }
 
+    /// Per partition, the offset after the last record consumed (for consumer lag).
+    pub fn next_offsets(&self) -> &BTreeMap<i32, i64> {
+        &self.next_offsets
+    }
+
     /// Consumes and applies records until the subscriber fails.
     pub async fn run(mut self) -> Result<(), ReplayError> {
         loop {
