@@ -73,6 +73,12 @@ pub trait ChainSource {
     /// existed counts as spent: either way there is no channel to route through. The 72-block
     /// grace of BOLT 7 is the source's policy (a bitcoind source answers at the tip).
     fn is_spent(&self, scid: ShortChannelId) -> Result<bool, ChainError>;
+
+    /// Whether a call may wait on I/O (a network round trip): callers on an async executor
+    /// then move the call off it. In-memory sources answer false.
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 /// Chain checks switched off: every scid is [`FundingCheck::Unchecked`], nothing is spent.
@@ -99,6 +105,10 @@ impl<C: ChainSource + ?Sized> ChainSource for &C {
 
     fn is_spent(&self, scid: ShortChannelId) -> Result<bool, ChainError> {
         (**self).is_spent(scid)
+    }
+
+    fn may_block(&self) -> bool {
+        (**self).may_block()
     }
 }
 

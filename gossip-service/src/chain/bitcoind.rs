@@ -43,11 +43,21 @@ pub enum RpcError {
 /// [`RpcCredentials`] as Basic auth) and map the body with [`JsonRpcResponse::into_result`].
 pub trait JsonRpcTransport {
     fn call(&self, method: &str, params: &[Value]) -> Result<Value, RpcError>;
+
+    /// Whether [`JsonRpcTransport::call`] waits on the network (true unless the transport
+    /// answers from memory).
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 impl<T: JsonRpcTransport + ?Sized> JsonRpcTransport for &T {
     fn call(&self, method: &str, params: &[Value]) -> Result<Value, RpcError> {
         (**self).call(method, params)
+    }
+
+    fn may_block(&self) -> bool {
+        (**self).may_block()
     }
 }
 
@@ -277,5 +287,9 @@ impl<T: JsonRpcTransport> ChainSource for BitcoindChainSource<T> {
             Value::Object(_) => Ok(false),
             other => Err(unexpected("gettxout", "neither null nor object", &other)),
         }
+    }
+
+    fn may_block(&self) -> bool {
+        self.transport.may_block()
     }
 }
