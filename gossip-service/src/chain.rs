@@ -9,9 +9,11 @@
 //!   spent). For tests and deployments that trust their edges.
 //! - [`bitcoind::BitcoindChainSource`]: bitcoind JSON-RPC over an injected
 //!   [`bitcoind::JsonRpcTransport`].
+//! - [`http::HttpTransport`]: the real transport, JSON-RPC over HTTP with Basic auth.
 //! - [`scripted::ScriptedTransport`]: a transport serving recorded bitcoind responses from JSON.
 
 pub mod bitcoind;
+pub mod http;
 pub mod scripted;
 
 #[cfg(test)]
@@ -24,6 +26,7 @@ use lnfleet_wire::codec::ShortChannelId;
 use secp256k1::PublicKey;
 
 pub use bitcoind::{BitcoindChainSource, JsonRpcTransport, RpcCredentials, RpcError};
+pub use http::{HttpTransport, HttpTransportError};
 pub use scripted::ScriptedTransport;
 
 /// The transaction output a `short_channel_id` points at.

@@ -25,6 +25,9 @@ pub enum RpcError {
     /// The request never got a JSON-RPC answer (connection refused, timeout, HTTP 5xx).
     #[error("transport: {reason}")]
     Transport { reason: String },
+    /// No answer within the transport's timeout.
+    #[error("timed out: {reason}")]
+    Timeout { reason: String },
     /// HTTP 401: the credentials are wrong.
     #[error("unauthorized: check the rpc credentials")]
     Unauthorized,
