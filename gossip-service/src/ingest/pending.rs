@@ -170,3 +170,125 @@ fn park_newest<K: std::hash::Hash + Eq + Copy>(
     map.insert(key, parked);
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use lnfleet_tests::gossip::SignedChannel;
+
+    use super::*;
+
+    fn channel(seed: u8) -> SignedChannel {
+        let scid = format!("820000x{seed}x0").parse().expect("scid");
+        SignedChannel::from_seed(scid, seed)
+    }
+
+    fn update(channel: &SignedChannel, direction: u8, timestamp: u32) -> Message {
+        Message::ChannelUpdate(channel.update(direction, timestamp, 1))
+    }
+
+    fn node(channel: &SignedChannel, side: usize, timestamp: u32) -> Message {
+        Message::NodeAnnouncement(channel.node_announcement(side, timestamp))
+    }
+
+    fn ids(channel: &SignedChannel) -> [PublicKey; 2] {
+        [channel.node_id(0), channel.node_id(1)]
+    }
+
+    #[test]
+    fn release_returns_updates_then_node_announcements_of_that_channel_only() {
+        let (a, b) = (channel(1), channel(2));
+        let mut pending = PendingGossip::new(10, 60_000);
+        assert_eq!(
+            pending.park(b"a-node".to_vec(), &node(&a, 1, 5), 0),
+            ParkOutcome::Parked
+        );
+        assert_eq!(
+            pending.park(b"a-upd1".to_vec(), &update(&a, 1, 5), 0),
+            ParkOutcome::Parked
+        );
+        assert_eq!(
+            pending.park(b"b-upd0".to_vec(), &update(&b, 0, 5), 0),
+            ParkOutcome::Parked
+        );
+        assert_eq!(pending.len(), 3);
+        assert_eq!(
+            pending.release(a.scid, ids(&a)),
+            vec![b"a-upd1".to_vec(), b"a-node".to_vec()]
+        );
+        assert_eq!(pending.len(), 1);
+        assert!(pending.release(a.scid, ids(&a)).is_empty());
+        assert_eq!(pending.release(b.scid, ids(&b)), vec![b"b-upd0".to_vec()]);
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn newest_wins_per_direction_and_node() {
+        let a = channel(3);
+        let mut pending = PendingGossip::new(10, 60_000);
+        pending.park(b"t10".to_vec(), &update(&a, 0, 10), 0);
+        assert_eq!(
+            pending.park(b"t5".to_vec(), &update(&a, 0, 5), 0),
+            ParkOutcome::Superseded {
+                reason: UNKNOWN_CHANNEL
+            }
+        );
+        assert_eq!(
+            pending.park(b"t20".to_vec(), &update(&a, 0, 20), 0),
+            ParkOutcome::ParkedDropping {
+                reason: UNKNOWN_CHANNEL
+            }
+        );
+        pending.park(b"n7".to_vec(), &node(&a, 0, 7), 0);
+        assert_eq!(
+            pending.park(b"n6".to_vec(), &node(&a, 0, 6), 0),
+            ParkOutcome::Superseded {
+                reason: UNKNOWN_NODE
+            }
+        );
+        assert_eq!(
+            pending.release(a.scid, ids(&a)),
+            vec![b"t20".to_vec(), b"n7".to_vec()]
+        );
+    }
+
+    #[test]
+    fn full_set_evicts_the_longest_parked() {
+        let mut pending = PendingGossip::new(2, 60_000);
+        let channels: Vec<SignedChannel> = (10..13).map(channel).collect();
+        for (at, c) in (0u64..).zip(&channels) {
+            let outcome = pending.park(vec![c.scid.block() as u8], &update(c, 0, 1), at);
+            let expected = if at < 2 {
+                ParkOutcome::Parked
+            } else {
+                ParkOutcome::ParkedDropping {
+                    reason: UNKNOWN_CHANNEL,
+                }
+            };
+            assert_eq!(outcome, expected);
+        }
+        assert_eq!(pending.len(), 2);
+        let first = &channels[0];
+        assert!(pending.release(first.scid, ids(first)).is_empty());
+    }
+
+    #[test]
+    fn expiry_drops_old_entries_and_reports_their_reasons() {
+        let a = channel(20);
+        let mut pending = PendingGossip::new(10, 1_000);
+        pending.park(b"u".to_vec(), &update(&a, 0, 1), 0);
+        pending.park(b"n".to_vec(), &node(&a, 0, 1), 500);
+        assert!(pending.expire(1_000).is_empty());
+        assert_eq!(pending.expire(1_001), vec![UNKNOWN_CHANNEL]);
+        assert_eq!(pending.expire(1_501), vec![UNKNOWN_NODE]);
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn announcements_are_not_parkable() {
+        let a = channel(30);
+        let mut pending = PendingGossip::default();
+        let ann = Message::ChannelAnnouncement(a.announcement());
+        assert_eq!(pending.park(vec![1], &ann, 0), ParkOutcome::NotParkable);
+        assert!(pending.is_empty());
+    }
+}

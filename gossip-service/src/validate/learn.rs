@@ -130,3 +130,6 @@ impl<C: ChainSource> Validator<C> {
         Learned::Forgotten(key)
     }
 }
+
+#[cfg(test)]
+mod tests;
