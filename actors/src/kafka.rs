@@ -222,6 +222,16 @@ impl Subscriber {
     /// committed offset is the next one to read). Asynchronous: returns once queued, so a
     /// crash may still replay a few records (at-least-once).
     pub fn commit(&self, record: &Record) -> Result<(), KafkaError> {
+        self.commit_with(record, CommitMode::Async)
+    }
+
+    /// Like [`Subscriber::commit`], but waits for the broker's answer (blocks the calling
+    /// thread for a round trip): for the last commit before a subscriber is dropped.
+    pub fn commit_sync(&self, record: &Record) -> Result<(), KafkaError> {
+        self.commit_with(record, CommitMode::Sync)
+    }
+
+    fn commit_with(&self, record: &Record, mode: CommitMode) -> Result<(), KafkaError> {
         let commit_error = |source| KafkaError::Commit {
             topic: record.topic.clone(),
             partition: record.partition,
@@ -236,9 +246,7 @@ impl Subscriber {
                 Offset::Offset(record.offset.saturating_add(1)),
             )
             .map_err(commit_error)?;
-        self.consumer
-            .commit(&offsets, CommitMode::Async)
-            .map_err(commit_error)
+        self.consumer.commit(&offsets, mode).map_err(commit_error)
     }
 }
 

@@ -188,6 +188,9 @@ pub struct IngestLoop<C> {
     clock: fn() -> u64,
     prune_interval: Duration,
     pending: PendingGossip,
+    /// The last decided raw record per partition (without its payload): committed
+    /// synchronously on shutdown, as the asynchronous commits may still be queued.
+    last_decided: HashMap<i32, Record>,
 }
 
 impl<C: ChainSource> IngestLoop<C> {
@@ -217,6 +220,7 @@ impl<C: ChainSource> IngestLoop<C> {
             clock: system_now_ms,
             prune_interval: DEFAULT_PRUNE_INTERVAL,
             pending: PendingGossip::default(),
+            last_decided: HashMap::new(),
         })
     }
 
@@ -299,8 +303,19 @@ impl<C: ChainSource> IngestLoop<C> {
                 break;
             }
         }
+        self.commit_decided();
         info!("gossip ingest stopped");
         self.validator
+    }
+
+    /// Waits for the commit of every decided raw record (a round trip per partition, once,
+    /// at shutdown).
+    fn commit_decided(&mut self) {
+        for (partition, record) in self.last_decided.drain() {
+            if let Err(error) = self.subscriber.commit_sync(&record) {
+                warn!(partition, %error, "final commit of ln.gossip.raw failed");
+            }
+        }
     }
 
     /// Reads `ln.gossip.valid` up to the end offsets it had when we started, learning
@@ -419,6 +434,12 @@ impl<C: ChainSource> IngestLoop<C> {
             // The next commit covers this offset too; at worst the record is replayed.
             warn!(%error, "committing ln.gossip.raw offset failed");
         }
+        let decided = Record {
+            payload: None,
+            key: None,
+            ..record
+        };
+        self.last_decided.insert(decided.partition, decided);
         true
     }
 
