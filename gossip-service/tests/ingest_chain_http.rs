@@ -285,3 +285,104 @@ fn http_transport_times_out_and_refused_connections_are_transport_errors() {
         Err(RpcError::Transport { .. })
     ));
 }
+
+/// The whole path: raw gossip on tansu, the ingest loop on a multi-thread runtime validating
+/// through bitcoind over HTTP (inside `block_in_place`), the verdicts on `ln.gossip.valid`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_checks_funding_and_capacity_through_http_bitcoind() {
+    use lnfleet_actors::contracts::{self, RawGossip};
+    use lnfleet_actors::kafka::{self, KafkaConfig, Publisher, Subscriber};
+    use lnfleet_actors::telemetry::Metrics;
+    use lnfleet_actors::topics;
+    use lnfleet_gossip::ingest::{self, IngestLoop, IngestMetrics};
+    use lnfleet_gossip::validate::{Validator, ValidatorConfig};
+    use lnfleet_tests::gossip::{secret, SignedChannel};
+    use lnfleet_tests::harness::KafkaBroker;
+    use lnfleet_wire::codec::{ChainHash, WireMessage};
+
+    let server = FakeBitcoind::start(ALICE, false);
+    let broker = KafkaBroker::start().expect("tansu starts");
+    let mut config = KafkaConfig::new(broker.bootstrap(), "http-ingest-test");
+    config.session_timeout = Duration::from_secs(6);
+    kafka::ensure_topics(&config, &[topics::GOSSIP_RAW, topics::GOSSIP_VALID])
+        .await
+        .expect("topics");
+
+    let now_secs = u32::try_from(ingest::system_now_ms() / 1000).expect("fits");
+    // On the recorded chain: 800000x1x1 holds 0.05 BTC for bitcoin keys [0x13]/[0x14].
+    let funded = SignedChannel::new(scid("800000x1x1"), [0x11, 0x12], [0x13, 0x14]);
+    // 800000x1x0 is a P2WPKH change output: not a funding output.
+    let bogus = SignedChannel::new(scid("800000x1x0"), [0x15, 0x16], [0x13, 0x14]);
+    let within = funded.update(0, now_secs - 60, 1).encode();
+    let mut above = funded.update(1, now_secs - 60, 1);
+    above.htlc_maximum_msat = 5_000_000_001;
+    above.sign(&secret(0x12));
+    let wrap = |message: Vec<u8>| {
+        contracts::encode(&RawGossip {
+            edge_id: "edge-h".into(),
+            peer_id: vec![2; 33],
+            received_at_ms: 1,
+            message,
+        })
+    };
+    let publisher = Publisher::new(&config).expect("publisher");
+    for message in [
+        funded.announcement().encode(),
+        bogus.announcement().encode(),
+        within.clone(),
+        above.encode(),
+    ] {
+        publisher
+            .publish(topics::GOSSIP_RAW.name, b"edge-h", &wrap(message))
+            .await
+            .expect("acknowledged");
+    }
+
+    let metrics = Metrics::new("gossip").expect("registry");
+    let ingest_metrics = IngestMetrics::register(&metrics).expect("metrics");
+    let chain = BitcoindChainSource::new(HttpTransport::new(
+        server.url.clone(),
+        &alice(),
+        Duration::from_secs(5),
+    ));
+    let validator = Validator::new(ValidatorConfig::new(ChainHash::BITCOIN), chain);
+    let ingest_loop = IngestLoop::new(&config, validator, ingest_metrics.clone()).expect("loop");
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(ingest_loop.run(shutdown));
+
+    let valid = Subscriber::new(&config, "http-ingest-reader", &[topics::GOSSIP_VALID.name])
+        .expect("reader");
+    let mut keys = Vec::new();
+    while keys.len() < 2 {
+        let record = tokio::time::timeout(Duration::from_secs(60), valid.next())
+            .await
+            .unwrap_or_else(|_| panic!("valid records missing\n{}", metrics.encode_text()))
+            .expect("consumes");
+        keys.push(String::from_utf8(record.key.expect("key")).expect("utf-8"));
+    }
+    assert_eq!(
+        keys,
+        vec!["c/800000x1x1".to_owned(), "u/800000x1x1/0".to_owned()]
+    );
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while ingest_metrics.rejected_count("funding_script_mismatch") < 1
+            || ingest_metrics.rejected_count("htlc_maximum_above_capacity") < 1
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("rejections not counted\n{}", metrics.encode_text()));
+    assert!(server
+        .seen()
+        .iter()
+        .any(|c| c.starts_with("getrawtransaction ")));
+
+    stop.send(true).expect("loop listens");
+    let validator = tokio::time::timeout(Duration::from_secs(60), running)
+        .await
+        .expect("stops")
+        .expect("no panic");
+    assert!(validator.knows_channel(scid("800000x1x1")));
+    assert!(!validator.knows_channel(scid("800000x1x0")));
+}
