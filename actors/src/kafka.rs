@@ -6,10 +6,11 @@ use std::time::Duration;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError as RdKafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::topics::TopicSpec;
 
@@ -34,6 +35,14 @@ pub enum KafkaError {
     Subscribe(#[source] RdKafkaError),
     #[error("consuming: {0}")]
     Consume(#[source] RdKafkaError),
+    #[error("committing offset {offset} of {topic}/{partition}: {source}")]
+    Commit {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        #[source]
+        source: RdKafkaError,
+    },
 }
 
 /// Where the brokers are and how this client identifies itself.
@@ -156,12 +165,37 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
+    /// Auto-commits offsets in the background: a record counts as done once it was delivered
+    /// to the caller.
     pub fn new(config: &KafkaConfig, group: &str, topics: &[&str]) -> Result<Self, KafkaError> {
+        Self::with_commit_mode(config, group, topics, true)
+    }
+
+    /// Commits nothing by itself: the caller calls [`Subscriber::commit`] once a record's
+    /// effects are durable (at-least-once). Never committing at all makes a group that always
+    /// starts from the earliest record.
+    pub fn new_manual_commit(
+        config: &KafkaConfig,
+        group: &str,
+        topics: &[&str],
+    ) -> Result<Self, KafkaError> {
+        Self::with_commit_mode(config, group, topics, false)
+    }
+
+    fn with_commit_mode(
+        config: &KafkaConfig,
+        group: &str,
+        topics: &[&str],
+        auto_commit: bool,
+    ) -> Result<Self, KafkaError> {
         let consumer: StreamConsumer = config
             .client_config()
             .set("group.id", group)
             .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "true")
+            .set(
+                "enable.auto.commit",
+                if auto_commit { "true" } else { "false" },
+            )
             .set(
                 "session.timeout.ms",
                 config.session_timeout.as_millis().to_string(),
@@ -182,6 +216,37 @@ impl Subscriber {
             key: message.key().map(<[u8]>::to_vec),
             payload: message.payload().map(<[u8]>::to_vec),
         })
+    }
+
+    /// Marks `record` and everything before it in its partition as done for the group (the
+    /// committed offset is the next one to read). Asynchronous: returns once queued, so a
+    /// crash may still replay a few records (at-least-once).
+    pub fn commit(&self, record: &Record) -> Result<(), KafkaError> {
+        self.commit_with(record, CommitMode::Async)
+    }
+
+    /// Like [`Subscriber::commit`], but waits for the broker's answer (blocks the calling
+    /// thread for a round trip): for the last commit before a subscriber is dropped.
+    pub fn commit_sync(&self, record: &Record) -> Result<(), KafkaError> {
+        self.commit_with(record, CommitMode::Sync)
+    }
+
+    fn commit_with(&self, record: &Record, mode: CommitMode) -> Result<(), KafkaError> {
+        let commit_error = |source| KafkaError::Commit {
+            topic: record.topic.clone(),
+            partition: record.partition,
+            offset: record.offset,
+            source,
+        };
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset(
+                &record.topic,
+                record.partition,
+                Offset::Offset(record.offset.saturating_add(1)),
+            )
+            .map_err(commit_error)?;
+        self.consumer.commit(&offsets, mode).map_err(commit_error)
     }
 }
 

@@ -9,9 +9,11 @@
 //!   spent). For tests and deployments that trust their edges.
 //! - [`bitcoind::BitcoindChainSource`]: bitcoind JSON-RPC over an injected
 //!   [`bitcoind::JsonRpcTransport`].
+//! - [`http::HttpTransport`]: the real transport, JSON-RPC over HTTP with Basic auth.
 //! - [`scripted::ScriptedTransport`]: a transport serving recorded bitcoind responses from JSON.
 
 pub mod bitcoind;
+pub mod http;
 pub mod scripted;
 
 #[cfg(test)]
@@ -24,6 +26,7 @@ use lnfleet_wire::codec::ShortChannelId;
 use secp256k1::PublicKey;
 
 pub use bitcoind::{BitcoindChainSource, JsonRpcTransport, RpcCredentials, RpcError};
+pub use http::{HttpTransport, HttpTransportError};
 pub use scripted::ScriptedTransport;
 
 /// The transaction output a `short_channel_id` points at.
@@ -73,6 +76,12 @@ pub trait ChainSource {
     /// existed counts as spent: either way there is no channel to route through. The 72-block
     /// grace of BOLT 7 is the source's policy (a bitcoind source answers at the tip).
     fn is_spent(&self, scid: ShortChannelId) -> Result<bool, ChainError>;
+
+    /// Whether a call may wait on I/O (a network round trip): callers on an async executor
+    /// then move the call off it. In-memory sources answer false.
+    fn may_block(&self) -> bool {
+        false
+    }
 }
 
 /// Chain checks switched off: every scid is [`FundingCheck::Unchecked`], nothing is spent.
@@ -99,6 +108,10 @@ impl<C: ChainSource + ?Sized> ChainSource for &C {
 
     fn is_spent(&self, scid: ShortChannelId) -> Result<bool, ChainError> {
         (**self).is_spent(scid)
+    }
+
+    fn may_block(&self) -> bool {
+        (**self).may_block()
     }
 }
 

@@ -8,15 +8,19 @@
 //!
 //! - [`rejection`]: [`Rejection`] and its metric labels.
 //! - [`dedup`]: the bounded set of recently seen digests.
+//! - [`learn`]: the trusted path: [`Validator::learn`] records what any replica published on
+//!   `ln.gossip.valid`, [`Validator::forget`] applies its tombstones.
 
 pub mod dedup;
+pub mod learn;
 pub mod rejection;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
+use std::str::FromStr;
 
 use lnfleet_wire::codec::{ChainHash, ShortChannelId};
 use lnfleet_wire::gossip::{ChannelAnnouncement, ChannelUpdate, NodeAnnouncement};
@@ -27,7 +31,12 @@ use tracing::{debug, warn};
 use crate::chain::{funding_script_pubkey, ChainSource, FundingCheck};
 
 pub use dedup::RecentDigests;
+pub use learn::{LearnError, Learned};
 pub use rejection::Rejection;
+
+/// How many scids pruned as spent are remembered, so their late updates are refused as
+/// [`Rejection::FundingSpent`] rather than parked as unknown (FIFO; a few weeks of closes).
+const SPENT_MEMORY: usize = 100_000;
 
 /// BOLT 7 pruning horizon: two weeks.
 pub const TWO_WEEKS_SECS: u64 = 1_209_600;
@@ -84,6 +93,33 @@ impl fmt::Display for GossipKey {
     }
 }
 
+/// A Kafka key that is not `c/<scid>`, `u/<scid>/<0|1>` or `n/<node id hex>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a gossip key: {0:?}")]
+pub struct ParseGossipKeyError(pub String);
+
+impl FromStr for GossipKey {
+    type Err = ParseGossipKeyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ParseGossipKeyError(s.to_owned());
+        let mut parts = s.split('/');
+        let key = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("c"), Some(scid), None, None) => {
+                GossipKey::Channel(scid.parse().map_err(|_| err())?)
+            }
+            (Some("u"), Some(scid), Some(direction @ ("0" | "1")), None) => {
+                GossipKey::Update(scid.parse().map_err(|_| err())?, u8::from(direction == "1"))
+            }
+            (Some("n"), Some(node_id), None, None) => {
+                GossipKey::Node(node_id.parse().map_err(|_| err())?)
+            }
+            _ => return Err(err()),
+        };
+        Ok(key)
+    }
+}
+
 impl GossipKey {
     /// The Kafka record key bytes.
     pub fn kafka_key(&self) -> String {
@@ -111,6 +147,20 @@ pub enum PruneReason {
     NoChannels,
 }
 
+impl PruneReason {
+    /// Every label [`PruneReason::label`] can return.
+    pub const LABELS: [&'static str; 3] = ["stale", "funding_spent", "no_channels"];
+
+    /// A short, bounded metric label.
+    pub fn label(self) -> &'static str {
+        match self {
+            PruneReason::Stale => "stale",
+            PruneReason::FundingSpent => "funding_spent",
+            PruneReason::NoChannels => "no_channels",
+        }
+    }
+}
+
 /// A key to delete from the compacted topic (publish a null value under it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tombstone {
@@ -132,6 +182,9 @@ struct KnownChannel {
     /// When the announcement was accepted: the age of a channel no update has refreshed yet.
     announced_at: u64,
     updates: [Option<LastUpdate>; 2],
+    /// The funding output's value, when this replica looked it up (learned channels and
+    /// unchecked sources have none): bounds `htlc_maximum_msat`.
+    capacity_sat: Option<u64>,
 }
 
 impl KnownChannel {
@@ -161,6 +214,9 @@ pub struct Validator<C> {
     nodes: HashMap<PublicKey, KnownNode>,
     recent: RecentDigests,
     signature_verifications: u64,
+    /// Scids pruned because the chain reports their funding spent (bounded FIFO).
+    spent: HashSet<ShortChannelId>,
+    spent_order: VecDeque<ShortChannelId>,
 }
 
 impl<C: ChainSource> Validator<C> {
@@ -173,6 +229,8 @@ impl<C: ChainSource> Validator<C> {
             nodes: HashMap::new(),
             recent,
             signature_verifications: 0,
+            spent: HashSet::new(),
+            spent_order: VecDeque::new(),
         }
     }
 
@@ -258,29 +316,51 @@ impl<C: ChainSource> Validator<C> {
         }
         self.signature_verifications += 1;
         ann.verify().map_err(Rejection::BadSignature)?;
-        self.check_funding(ann)?;
-
-        self.channels.insert(
-            scid,
-            KnownChannel {
-                node_ids: [ann.node_id_1, ann.node_id_2],
-                announced_at: now,
-                updates: [None, None],
-            },
-        );
-        for node_id in [ann.node_id_1, ann.node_id_2] {
-            self.nodes.entry(node_id).or_default().channels += 1;
-        }
+        let capacity_sat = self.check_funding(ann)?;
+        self.insert_channel(scid, [ann.node_id_1, ann.node_id_2], now, capacity_sat);
         Ok(GossipKey::Channel(scid))
     }
 
+    fn insert_channel(
+        &mut self,
+        scid: ShortChannelId,
+        node_ids: [PublicKey; 2],
+        announced_at: u64,
+        capacity_sat: Option<u64>,
+    ) {
+        self.channels.insert(
+            scid,
+            KnownChannel {
+                node_ids,
+                announced_at,
+                updates: [None, None],
+                capacity_sat,
+            },
+        );
+        for node_id in node_ids {
+            self.nodes.entry(node_id).or_default().channels += 1;
+        }
+    }
+
+    fn remember_spent(&mut self, scid: ShortChannelId) {
+        if !self.spent.insert(scid) {
+            return;
+        }
+        self.spent_order.push_back(scid);
+        while self.spent_order.len() > SPENT_MEMORY {
+            if let Some(oldest) = self.spent_order.pop_front() {
+                self.spent.remove(&oldest);
+            }
+        }
+    }
+
     /// The output must exist, be the BOLT 3 funding P2WSH of the two bitcoin keys, and be
-    /// unspent.
-    fn check_funding(&self, ann: &ChannelAnnouncement) -> Result<(), Rejection> {
+    /// unspent. Returns its value when the source looked it up.
+    fn check_funding(&self, ann: &ChannelAnnouncement) -> Result<Option<u64>, Rejection> {
         let scid = ann.short_channel_id;
         let output = match self.chain.funding_output(scid) {
             Ok(FundingCheck::Found(output)) => output,
-            Ok(FundingCheck::Unchecked) => return Ok(()),
+            Ok(FundingCheck::Unchecked) => return Ok(None),
             Ok(FundingCheck::NotFound) => return Err(Rejection::FundingNotFound { scid }),
             Err(e) => return Err(Rejection::ChainUnavailable(e)),
         };
@@ -294,7 +374,7 @@ impl<C: ChainSource> Validator<C> {
             });
         }
         match self.chain.is_spent(scid) {
-            Ok(false) => Ok(()),
+            Ok(false) => Ok(Some(output.value_sat)),
             Ok(true) => Err(Rejection::FundingSpent { scid }),
             Err(e) => Err(Rejection::ChainUnavailable(e)),
         }
@@ -338,8 +418,24 @@ impl<C: ChainSource> Validator<C> {
             return Err(Rejection::DontForward { scid });
         }
         let Some(channel) = self.channels.get(&scid) else {
+            if self.spent.contains(&scid) {
+                return Err(Rejection::FundingSpent { scid });
+            }
             return Err(Rejection::UnknownChannel { scid });
         };
+        // BOLT 7: htlc_maximum_msat MUST NOT exceed the channel capacity. Checked against the
+        // funding output when we looked it up; spentness is not asked per update (three RPCs
+        // per message at gossip rates): `prune` finds closed channels and remembers them.
+        if let Some(capacity_sat) = channel.capacity_sat {
+            let capacity_msat = capacity_sat.saturating_mul(1000);
+            if update.htlc_maximum_msat > capacity_msat {
+                return Err(Rejection::HtlcMaximumAboveCapacity {
+                    scid,
+                    htlc_maximum_msat: update.htlc_maximum_msat,
+                    capacity_msat,
+                });
+            }
+        }
         let [node_id_1, node_id_2] = channel.node_ids;
         let last = channel.updates[usize::from(direction)];
         self.check_not_future(update.timestamp, now)?;
@@ -419,6 +515,9 @@ impl<C: ChainSource> Validator<C> {
             let Some(channel) = self.channels.remove(&scid) else {
                 continue;
             };
+            if reason == PruneReason::FundingSpent {
+                self.remember_spent(scid);
+            }
             tombstones.push(Tombstone {
                 key: GossipKey::Channel(scid),
                 reason,

@@ -70,7 +70,10 @@ async fn ingest_publishes_exactly_the_valid_gossip_and_counts_every_rejection() 
     let metrics = Metrics::new("gossip").unwrap();
     let ingest_metrics = IngestMetrics::register(&metrics).unwrap();
     let validator = Validator::new(ValidatorConfig::new(ChainHash::BITCOIN), NoChainSource);
-    let ingest_loop = IngestLoop::new(&config, validator, ingest_metrics.clone()).unwrap();
+    // The orphan update is parked first; a short age makes it expire (and count) quickly.
+    let ingest_loop = IngestLoop::new(&config, validator, ingest_metrics.clone())
+        .unwrap()
+        .with_pending_limits(100, Duration::from_secs(1));
     let (stop, shutdown) = watch::channel(false);
     let running = tokio::spawn(ingest_loop.run(shutdown));
 
@@ -166,10 +169,20 @@ async fn ingest_publishes_exactly_the_valid_gossip_and_counts_every_rejection() 
     assert_eq!(tombstone.key.as_deref(), Some(&b"c/800000x7x1"[..]));
     assert!(tombstone.payload.unwrap_or_default().is_empty());
 
+    // The loop follows ln.gossip.valid: it reads the tombstone back and forgets the channel.
+    tokio::time::timeout(WAIT, async {
+        while ingest_metrics.learned_count("tombstone") < 1 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("tombstone not learned\n{}", metrics.encode_text()));
+    assert_eq!(ingest_metrics.parked_count(), 1);
+
     stop.send(true).unwrap();
     let validator = tokio::time::timeout(WAIT, running)
         .await
         .expect("loop stops on shutdown")
         .expect("loop does not panic");
-    assert!(validator.knows_channel(channel.scid));
+    assert!(!validator.knows_channel(channel.scid));
 }

@@ -25,6 +25,9 @@ pub enum RpcError {
     /// The request never got a JSON-RPC answer (connection refused, timeout, HTTP 5xx).
     #[error("transport: {reason}")]
     Transport { reason: String },
+    /// No answer within the transport's timeout.
+    #[error("timed out: {reason}")]
+    Timeout { reason: String },
     /// HTTP 401: the credentials are wrong.
     #[error("unauthorized: check the rpc credentials")]
     Unauthorized,
@@ -43,11 +46,21 @@ pub enum RpcError {
 /// [`RpcCredentials`] as Basic auth) and map the body with [`JsonRpcResponse::into_result`].
 pub trait JsonRpcTransport {
     fn call(&self, method: &str, params: &[Value]) -> Result<Value, RpcError>;
+
+    /// Whether [`JsonRpcTransport::call`] waits on the network (true unless the transport
+    /// answers from memory).
+    fn may_block(&self) -> bool {
+        true
+    }
 }
 
 impl<T: JsonRpcTransport + ?Sized> JsonRpcTransport for &T {
     fn call(&self, method: &str, params: &[Value]) -> Result<Value, RpcError> {
         (**self).call(method, params)
+    }
+
+    fn may_block(&self) -> bool {
+        (**self).may_block()
     }
 }
 
@@ -277,5 +290,9 @@ impl<T: JsonRpcTransport> ChainSource for BitcoindChainSource<T> {
             Value::Object(_) => Ok(false),
             other => Err(unexpected("gettxout", "neither null nor object", &other)),
         }
+    }
+
+    fn may_block(&self) -> bool {
+        self.transport.may_block()
     }
 }

@@ -97,4 +97,9 @@ impl JsonRpcTransport for ScriptedTransport {
             None => Ok(recorded.result.clone()),
         }
     }
+
+    /// Answers from memory.
+    fn may_block(&self) -> bool {
+        false
+    }
 }

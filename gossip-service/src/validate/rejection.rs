@@ -64,6 +64,14 @@ pub enum Rejection {
     FundingScriptMismatch { scid: ShortChannelId },
     #[error("funding output of {scid} is spent")]
     FundingSpent { scid: ShortChannelId },
+    /// A `channel_update` allowing HTLCs larger than the funding output (BOLT 7: the
+    /// channel capacity bounds `htlc_maximum_msat`).
+    #[error("channel_update {scid}: htlc_maximum_msat {htlc_maximum_msat} above capacity {capacity_msat}")]
+    HtlcMaximumAboveCapacity {
+        scid: ShortChannelId,
+        htlc_maximum_msat: u64,
+        capacity_msat: u64,
+    },
     /// The chain source failed; the message is not at fault and may be retried.
     #[error("chain source unavailable: {0}")]
     ChainUnavailable(ChainError),
@@ -71,7 +79,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// Every label [`Rejection::reason`] can return.
-    pub const REASONS: [&'static str; 19] = [
+    pub const REASONS: [&'static str; 20] = [
         "malformed",
         "not_gossip",
         "wrong_chain",
@@ -90,6 +98,7 @@ impl Rejection {
         "funding_not_found",
         "funding_script_mismatch",
         "funding_spent",
+        "htlc_maximum_above_capacity",
         "chain_unavailable",
     ];
 
@@ -114,6 +123,7 @@ impl Rejection {
             Rejection::FundingNotFound { .. } => "funding_not_found",
             Rejection::FundingScriptMismatch { .. } => "funding_script_mismatch",
             Rejection::FundingSpent { .. } => "funding_spent",
+            Rejection::HtlcMaximumAboveCapacity { .. } => "htlc_maximum_above_capacity",
             Rejection::ChainUnavailable(_) => "chain_unavailable",
         }
     }
@@ -135,7 +145,8 @@ impl Rejection {
             | Rejection::ConflictingUpdate { .. }
             | Rejection::DontForward { .. }
             | Rejection::FundingScriptMismatch { .. }
-            | Rejection::FundingSpent { .. } => true,
+            | Rejection::FundingSpent { .. }
+            | Rejection::HtlcMaximumAboveCapacity { .. } => true,
             Rejection::AlreadyKnown { .. }
             | Rejection::UnknownChannel { .. }
             | Rejection::UnknownNode { .. }

@@ -651,3 +651,53 @@ fn private_dont_forward_update_is_never_published() {
     update.sign(&channel.nodes[0]);
     assert_eq!(reason(v.validate(&update.encode(), NOW)), "dont_forward");
 }
+
+// --- capacity and spent channels ---
+
+#[test]
+fn htlc_maximum_above_the_funding_value_is_rejected() {
+    // 800000x1x1 holds 0.05 BTC = 5_000_000_000 msat.
+    let (mut v, channel) = with_funded_channel();
+    let mut update = channel.update(0, (NOW - 60) as u32, 1_000);
+    update.htlc_maximum_msat = 5_000_000_001;
+    update.sign(&lnfleet_tests::gossip::secret(0x11));
+    assert_eq!(
+        v.validate(&update.encode(), NOW),
+        Err(Rejection::HtlcMaximumAboveCapacity {
+            scid: channel.scid,
+            htlc_maximum_msat: 5_000_000_001,
+            capacity_msat: 5_000_000_000,
+        })
+    );
+    update.htlc_maximum_msat = 5_000_000_000;
+    update.sign(&lnfleet_tests::gossip::secret(0x11));
+    assert!(v.validate(&update.encode(), NOW).is_ok());
+}
+
+#[test]
+fn updates_of_a_channel_pruned_as_spent_are_funding_spent() {
+    let (mut v, channel) = with_funded_channel();
+    // The funding output disappears from the UTXO set.
+    let calls = v.chain().transport().calls();
+    let txout = calls
+        .iter()
+        .find(|c| c.starts_with("gettxout "))
+        .expect("the announcement asked gettxout")
+        .trim_start_matches("gettxout ")
+        .to_owned();
+    let params: Vec<serde_json::Value> = serde_json::from_str(&txout).expect("params");
+    v.chain_mut().transport_mut().record(RecordedCall {
+        method: "gettxout".into(),
+        params,
+        result: serde_json::Value::Null,
+        error: None,
+    });
+    let tombstones = v.prune(NOW + 60);
+    assert!(tombstones.iter().any(
+        |t| t.key == GossipKey::Channel(channel.scid) && t.reason == PruneReason::FundingSpent
+    ));
+    assert_eq!(
+        reason(v.validate(&channel.update(1, (NOW - 30) as u32, 7).encode(), NOW)),
+        "funding_spent"
+    );
+}
