@@ -6,5 +6,7 @@
 //! - [`hooks`]: the seam between a peer connection and the rest of the edge.
 #![forbid(unsafe_code)]
 
+pub mod custommsg;
+pub mod gossip;
 pub mod hooks;
 pub mod transport;
