@@ -8,12 +8,14 @@
 //! - [`filter`]: `gossip_timestamp_filter` backlog and live matching, never back to the origin.
 //! - [`ratelimit`]: per-peer token buckets on query answers.
 //! - [`session`]: one connection's gossip state and live relay task.
+//! - [`hooks`]: [`hooks::GossipHooks`], gossip and custom messages as a whole `PeerHooks`.
 //!
 //! [`EdgeGossip`] ties them to a connection through the gossip part of
 //! [`crate::hooks::PeerHooks`].
 
 pub mod feed;
 pub mod filter;
+pub mod hooks;
 pub mod index;
 pub mod queries;
 pub mod ratelimit;
@@ -35,6 +37,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 pub use feed::{FeedError, GossipIndexFeed};
+pub use hooks::GossipHooks;
 pub use index::{GossipIndex, LiveGossip, SharedIndex};
 pub use ratelimit::RateLimits;
 pub use relay::GossipRelay;

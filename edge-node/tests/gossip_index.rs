@@ -382,3 +382,80 @@ async fn a_connecting_peer_is_asked_for_gossip_and_unknown_scids() {
     gossip.on_gossip(&remote, end.clone(), end.encode()).await;
     nothing_more(&mut rx).await;
 }
+
+#[tokio::test]
+async fn query_answers_beyond_the_peer_budget_wait_or_are_refused_with_a_warning() {
+    let broker = KafkaBroker::start().expect("tansu starts");
+    let config = KafkaConfig::new(broker.bootstrap(), "edge-limit-test");
+    let a = channel(700_000, 0x10);
+    let index = Arc::new(RwLock::new(GossipIndex::new()));
+    for message in [
+        a.announcement().encode(),
+        a.update(0, 10, 10).encode(),
+        a.update(1, 10, 10).encode(),
+    ] {
+        index
+            .write()
+            .unwrap()
+            .apply(ValidGossip {
+                message,
+                timestamp: 10,
+                accepted_at_ms: 1,
+                origin_edge: "edge-1".into(),
+                origin_peer: OTHER_PEER.to_vec(),
+            })
+            .unwrap();
+    }
+    let relay = Arc::new(GossipRelay::new(
+        Arc::new(Publisher::new(&config).unwrap()),
+        "edge-9",
+        8,
+    ));
+    let (live, _) = tokio::sync::broadcast::channel(16);
+    let mut gossip_config = GossipConfig::new(ChainHash::BITCOIN);
+    gossip_config.rate_limits = lnfleet_edge::gossip::RateLimits {
+        messages_per_sec: 4.0,
+        message_burst: 4.0,
+        bytes_per_sec: 1_000_000.0,
+        byte_burst: 1_000_000.0,
+        max_wait: Duration::from_millis(1_500),
+    };
+    let gossip = EdgeGossip::new(gossip_config, relay, index, live);
+    let (querier, mut rx) = peer(0x71);
+    let query = Message::QueryShortChannelIds(QueryShortChannelIds {
+        chain_hash: ChainHash::BITCOIN,
+        short_ids: EncodedShortIds(vec![a.scid]),
+        query_flags: None,
+        extra_tlvs: TlvStream::default(),
+    });
+    let answer_len = 4; // announcement, two updates, end
+
+    // Within the burst: answered at once.
+    let started = tokio::time::Instant::now();
+    gossip
+        .on_gossip(&querier, query.clone(), query.encode())
+        .await;
+    assert!(started.elapsed() < Duration::from_millis(500));
+    for _ in 0..answer_len {
+        next_message(&mut rx).await;
+    }
+    // The next answer costs a second of budget: it waits for it.
+    let started = tokio::time::Instant::now();
+    let paced = tokio::spawn(gossip.on_gossip(&querier, query.clone(), query.encode()));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Meanwhile a third would need two seconds of debt: refused at once with a warning.
+    gossip
+        .on_gossip(&querier, query.clone(), query.encode())
+        .await;
+    match next_message(&mut rx).await {
+        Message::Warning(warning) => assert!(warning.text().contains("rate limit")),
+        other => panic!("expected a warning, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_millis(500));
+    paced.await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    for _ in 0..answer_len {
+        assert!(!matches!(next_message(&mut rx).await, Message::Warning(_)));
+    }
+    nothing_more(&mut rx).await;
+}
