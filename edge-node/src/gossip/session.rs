@@ -2,7 +2,7 @@
 //! the node announcements it was already sent, and our own sync with it (the range query we
 //! sent and the scids we still have to ask for).
 
-use std::collections::VecDeque;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -34,8 +34,8 @@ pub struct SessionStats {
 pub struct OutgoingSync {
     /// The range query we sent and are still getting replies to.
     pub range_query: Option<QueryChannelRange>,
-    /// Scids the peer has that we do not, to ask for.
-    pub wanted: VecDeque<ShortChannelId>,
+    /// Scids the peer has that we do not, to ask for (a set: replies may overlap by a block).
+    pub wanted: BTreeSet<ShortChannelId>,
     /// A `query_short_channel_ids` awaits its `reply_short_channel_ids_end`.
     pub scid_query_in_flight: bool,
 }
@@ -68,13 +68,11 @@ impl OutgoingSync {
         if self.scid_query_in_flight || self.wanted.is_empty() {
             return None;
         }
-        let take = batch
-            .clamp(1, EncodedShortIds::MAX_IDS)
-            .min(self.wanted.len());
-        let mut ids: Vec<ShortChannelId> = self.wanted.drain(..take).collect();
-        // BOLT 7 asks for ascending order.
-        ids.sort_unstable();
-        ids.dedup();
+        let take = batch.clamp(1, EncodedShortIds::MAX_IDS);
+        // Ascending, as BOLT 7 asks: the set is ordered.
+        let ids: Vec<ShortChannelId> = std::iter::from_fn(|| self.wanted.pop_first())
+            .take(take)
+            .collect();
         self.scid_query_in_flight = true;
         Some(
             QueryShortChannelIds {

@@ -245,3 +245,37 @@ fn scid_queries_get_announcement_updates_nodes_then_end() {
     }
     assert_eq!(answer.len(), 1);
 }
+
+proptest::proptest! {
+    /// Whatever the channels, the range asked and the split size, the replies obey BOLT 7's
+    /// receiver rules and carry exactly the announced channels of the range, each once.
+    #[test]
+    fn range_replies_always_cover_the_query_in_order(
+        blocks in proptest::collection::vec((0u32..2_000, 0u32..4), 0..200),
+        first in 0u32..2_100,
+        count in 1u32..3_000,
+        max_ids in 1usize..20,
+        timestamps in proptest::bool::ANY,
+    ) {
+        let template = SignedChannel::from_seed(scid(1, 1), 0x40).announcement();
+        let mut index = GossipIndex::new();
+        for (block, tx) in &blocks {
+            let mut ann = template.clone();
+            ann.short_channel_id = scid(*block, *tx);
+            index.apply(valid(ann.encode(), 0)).unwrap();
+        }
+        let option = timestamps.then_some(QueryChannelRange::QUERY_OPTION_TIMESTAMPS);
+        let query = range_query(first, count, option);
+        let replies = channel_range_replies(&index, ChainHash::BITCOIN, &query, max_ids);
+        assert_valid_replies(&query, &replies);
+        let mut expected: Vec<ShortChannelId> = blocks
+            .iter()
+            .filter(|(block, _)| u64::from(*block) >= u64::from(first)
+                && u64::from(*block) < query.end_blocknum())
+            .map(|(block, tx)| scid(*block, *tx))
+            .collect();
+        expected.sort();
+        expected.dedup();
+        proptest::prop_assert_eq!(all_ids(&replies), expected);
+    }
+}
