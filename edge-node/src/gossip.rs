@@ -33,7 +33,7 @@ use lnfleet_wire::gossip::{GossipTimestampFilter, QueryChannelRange};
 use lnfleet_wire::message::Message;
 use lnfleet_wire::tlv::TlvStream;
 use lnfleet_wire::{ChainHash, WireMessage};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
 pub use feed::{FeedError, GossipIndexFeed};
@@ -62,6 +62,9 @@ pub struct GossipConfig {
     pub scid_query_batch: usize,
     /// Whether to sync from peers when they connect.
     pub sync_on_connect: bool,
+    /// [`GossipIndexFeed::caught_up`]: when set, peers' queries and filters wait until the
+    /// index has replayed the topic, so answers are never partial.
+    pub index_ready: Option<watch::Receiver<bool>>,
 }
 
 impl GossipConfig {
@@ -72,6 +75,7 @@ impl GossipConfig {
             max_ids_per_reply: queries::max_ids_per_reply(false),
             scid_query_batch: 1_000,
             sync_on_connect: true,
+            index_ready: None,
         }
     }
 }
@@ -213,7 +217,23 @@ impl EdgeGossip {
         drop(removed);
     }
 
+    async fn wait_index_ready(&self) {
+        if let Some(ready) = &self.inner.config.index_ready {
+            let mut ready = ready.clone();
+            // A feed that stopped leaves the index as it is; answer from it.
+            let _ = ready.wait_for(|caught_up| *caught_up).await;
+        }
+    }
+
     async fn handle_gossip(&self, peer: PeerHandle, message: Message, raw: Vec<u8>) {
+        if matches!(
+            message,
+            Message::QueryChannelRange(_)
+                | Message::QueryShortChannelIds(_)
+                | Message::GossipTimestampFilter(_)
+        ) {
+            self.wait_index_ready().await;
+        }
         match message {
             Message::ChannelAnnouncement(_)
             | Message::ChannelUpdate(_)

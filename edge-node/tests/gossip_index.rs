@@ -146,6 +146,9 @@ async fn index_replays_valid_gossip_and_answers_queries_filters_and_live_gossip(
         .expect("feed starts");
     let mut caught_up = feed.caught_up();
     let live = feed.live_sender();
+    let mut gossip_config = GossipConfig::new(ChainHash::BITCOIN);
+    gossip_config.max_ids_per_reply = 1; // force one reply per channel
+    gossip_config.index_ready = Some(feed.caught_up());
     let feed_task = tokio::spawn(feed.run());
     tokio::time::timeout(WAIT, caught_up.wait_for(|done| *done))
         .await
@@ -164,8 +167,6 @@ async fn index_replays_valid_gossip_and_answers_queries_filters_and_live_gossip(
         "edge-9",
         8,
     ));
-    let mut gossip_config = GossipConfig::new(ChainHash::BITCOIN);
-    gossip_config.max_ids_per_reply = 1; // force one reply per channel
     let gossip = EdgeGossip::new(gossip_config, relay, Arc::clone(&index), live);
 
     // query_channel_range over everything: two replies, ordered, the last complete.
