@@ -205,3 +205,15 @@ fn block_ranges_select_announced_channels_and_do_not_overflow() {
     assert!(blocks(30, 30).is_empty());
     assert!(blocks(1 << 30, 1 << 31).is_empty());
 }
+
+proptest::proptest! {
+    /// Whatever a record holds, applying it is an error value at worst, never a panic.
+    #[test]
+    fn arbitrary_records_never_panic(
+        key in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 0..40)),
+        value in proptest::option::of(proptest::collection::vec(proptest::num::u8::ANY, 0..300)),
+    ) {
+        let mut index = GossipIndex::new();
+        let _ = index.apply_record(key.as_deref(), value.as_deref());
+    }
+}
