@@ -7,9 +7,13 @@
 //! - [`rpc`]: Core Lightning compatible JSON-RPC (UNIX socket and HTTP).
 //! - [`routing`]: `getroute`, answered by the gossip service.
 //! - [`cluster`]: leases, inboxes and the registry that let several edges serve one node id.
+//! - [`gossip`]: gossip relay to `ln.gossip.raw`, a light index of `ln.gossip.valid`, queries.
+//! - [`custommsg`]: custom messages to `ln.custommsg` and `sendcustommsg` checks.
 #![forbid(unsafe_code)]
 
 pub mod cluster;
+pub mod custommsg;
+pub mod gossip;
 pub mod hooks;
 pub mod routing;
 pub mod rpc;
