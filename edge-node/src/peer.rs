@@ -447,7 +447,7 @@ async fn read_loop(
                     }
                 }
                 Action::Gossip { message, raw } => {
-                    env.hooks.on_gossip(&handle, message, raw).await;
+                    env.hooks.on_gossip(&handle, *message, raw).await;
                 }
                 Action::Custom(raw) => env.hooks.on_custom_message(&handle, raw).await,
                 Action::Close(reason) => {

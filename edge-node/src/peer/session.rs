@@ -105,7 +105,7 @@ pub enum Action {
     /// Write one framed message to the peer.
     Send(Vec<u8>),
     /// Hand a BOLT 7 message to the gossip hook; read nothing more until it completes.
-    Gossip { message: Message, raw: Vec<u8> },
+    Gossip { message: Box<Message>, raw: Vec<u8> },
     /// Hand an unknown odd message to the custom-message hook.
     Custom(Vec<u8>),
     /// Close after writing what was queued before.
@@ -211,7 +211,10 @@ impl Session {
             }
             // announcement_signatures belongs to one channel between us, not to the gossip flow.
             Message::AnnouncementSignatures(_) => self.channels.dispatch(message),
-            message if message.is_gossip() => vec![Action::Gossip { message, raw }],
+            message if message.is_gossip() => vec![Action::Gossip {
+                message: Box::new(message),
+                raw,
+            }],
             message if message.channel_id().is_some() => self.channels.dispatch(message),
             other => {
                 // peer_storage and peer_storage_retrieval: we do not offer option_provide_storage.
