@@ -250,6 +250,7 @@ pub async fn establish(
         }),
         tasks: Vec::new(),
         close_reason: None,
+        reader_in_hook: None,
     };
     actor.start();
     Ok(handle)
@@ -271,7 +272,14 @@ struct PeerActor {
     pending: Option<Pending>,
     tasks: Vec<JoinHandle<()>>,
     close_reason: Option<CloseReason>,
+    /// Since when the reader awaits a hook, reading nothing, pongs included: keepalive pauses.
+    reader_in_hook: Option<std::time::Instant>,
 }
+
+/// The reader task finished the hooks of its last message and reads on.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct HooksDone;
 
 /// A framed message the reader task received; the reply is what the reader must do with it.
 #[derive(Message)]
@@ -357,6 +365,9 @@ impl PeerActor {
     }
 
     fn keepalive(&mut self, ctx: &mut Context<Self>) {
+        if self.reader_in_hook.is_some() {
+            return;
+        }
         let now = tokio::time::Instant::now().into_std();
         for action in self.session.on_tick(now) {
             match action {
@@ -395,7 +406,25 @@ impl Handler<Received> for PeerActor {
             tracing::info!(connection = self.handle.connection_id(), reason = %reason, "closing");
             self.note_close(reason);
         }
+        if actions
+            .iter()
+            .any(|action| matches!(action, Action::Gossip { .. } | Action::Custom(_)))
+        {
+            self.reader_in_hook = Some(now);
+        }
         actions
+    }
+}
+
+impl Handler<HooksDone> for PeerActor {
+    type Result = ();
+
+    fn handle(&mut self, _: HooksDone, _ctx: &mut Self::Context) {
+        if let Some(since) = self.reader_in_hook.take() {
+            let now = tokio::time::Instant::now().into_std();
+            self.session
+                .reading_paused_for(now.saturating_duration_since(since));
+        }
     }
 }
 
@@ -439,6 +468,7 @@ async fn read_loop(
         let Ok(actions) = actor.send(Received(raw)).await else {
             return;
         };
+        let mut ran_hook = false;
         for action in actions {
             match action {
                 Action::Send(framed) => {
@@ -448,14 +478,21 @@ async fn read_loop(
                 }
                 Action::Gossip { message, raw } => {
                     env.hooks.on_gossip(&handle, *message, raw).await;
+                    ran_hook = true;
                 }
-                Action::Custom(raw) => env.hooks.on_custom_message(&handle, raw).await,
+                Action::Custom(raw) => {
+                    env.hooks.on_custom_message(&handle, raw).await;
+                    ran_hook = true;
+                }
                 Action::Close(reason) => {
                     // Through the queue, so replies queued before are written first.
                     let _ = handle.disconnect(reason.to_string(), false).await;
                     return;
                 }
             }
+        }
+        if ran_hook {
+            actor.do_send(HooksDone);
         }
     }
 }

@@ -570,3 +570,30 @@ async fn a_command_through_the_handle_reaches_the_peer_and_disconnect_notifies()
     assert_eq!(warning.text(), "maintenance");
     expect_closed(&mut conn).await;
 }
+
+#[actix::test]
+async fn a_hook_blocking_longer_than_the_pong_timeout_does_not_drop_the_peer() {
+    let mut config = test_config();
+    config.session.ping_interval = Duration::from_millis(50);
+    config.session.pong_timeout = Duration::from_millis(150);
+    let gate = Arc::new(Semaphore::new(0));
+    let mut edge = start_edge(config, Some(gate.clone())).await;
+    let (mut conn, _) = dial(&edge, &key(2)).await;
+    let Message::Ping(ping) = recv(&mut conn).await else {
+        panic!("expected a keepalive ping");
+    };
+    // The gossip blocks the reader before it can read our pong.
+    conn.send_raw(&timestamp_filter(1).encode()).await.unwrap();
+    conn.send(&ping.response().unwrap().into()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(edge.recorded.disconnected.try_recv().is_err());
+    gate.add_permits(1);
+    next(&mut edge.recorded.gossip).await;
+    let Message::Ping(ping) = recv(&mut conn).await else {
+        panic!("expected the next keepalive ping");
+    };
+    conn.send(&ping.response().unwrap().into()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(edge.recorded.disconnected.try_recv().is_err());
+    assert_eq!(edge.env.peers.len(), 1);
+}

@@ -279,6 +279,18 @@ impl Session {
         vec![Action::Send(Ping::new(num_pong_bytes, 0).encode())]
     }
 
+    /// The connection read nothing for `paused` on our side (a hook applying backpressure): a
+    /// pong may have sat unread, so the keepalive deadlines move back by that much.
+    pub fn reading_paused_for(&mut self, paused: Duration) {
+        if let Some((_, sent_at)) = self.outstanding_ping.as_mut() {
+            *sent_at = sent_at.checked_add(paused).unwrap_or(*sent_at);
+        }
+        self.last_ping_sent = self
+            .last_ping_sent
+            .checked_add(paused)
+            .unwrap_or(self.last_ping_sent);
+    }
+
     /// Whether a keepalive pong is awaited.
     pub fn awaiting_pong(&self) -> bool {
         self.outstanding_ping.is_some()

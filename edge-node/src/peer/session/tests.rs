@@ -238,3 +238,16 @@ fn channel_message_for_an_unknown_channel_gets_an_error_for_that_channel() {
     assert_eq!(error.channel_id, id);
     assert_eq!(error.text(), super::super::channels::UNKNOWN_CHANNEL);
 }
+
+#[test]
+fn time_spent_not_reading_moves_the_pong_deadline() {
+    let start = Instant::now();
+    let mut session = Session::new(config(), start);
+    session.on_tick(start + Duration::from_secs(30));
+    session.reading_paused_for(Duration::from_secs(15));
+    assert!(session.on_tick(start + Duration::from_secs(50)).is_empty());
+    assert_eq!(
+        session.on_tick(start + Duration::from_secs(55)),
+        vec![Action::Close(CloseReason::PongTimeout)]
+    );
+}
