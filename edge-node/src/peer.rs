@@ -497,7 +497,11 @@ async fn read_loop(
     }
 }
 
-/// Writes queued messages in order; a `Disconnect` flushes, closes and ends the connection.
+/// At most this many queued messages, or about this many bytes, go out in one write.
+const MAX_BATCH_MESSAGES: usize = 64;
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// Writes queued messages in order, batching what is already queued; a `Disconnect` flushes, closes and ends the connection.
 async fn write_loop(
     mut writer: PeerWriter,
     mut queue: mpsc::Receiver<PeerCommand>,
@@ -508,21 +512,46 @@ async fn write_loop(
         gauge: metrics.outbound_queued.clone(),
         reported: 0,
     };
+    // A Disconnect met while gathering a batch waits here for its turn.
+    let mut held: Option<PeerCommand> = None;
     let end = loop {
-        let Some(command) = queue.recv().await else {
-            break CloseReason::Requested("every handle dropped".into());
+        let command = match held.take() {
+            Some(command) => command,
+            None => match queue.recv().await {
+                Some(command) => command,
+                None => break CloseReason::Requested("every handle dropped".into()),
+            },
         };
-        share.report(queue.len() as i64);
         match command {
-            PeerCommand::Send(framed) => {
-                if let Err(error) = writer.send_raw(&framed).await {
+            PeerCommand::Send(first) => {
+                // Whatever else is already queued goes out in the same write.
+                let mut batch_bytes = first.len();
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH_MESSAGES && batch_bytes < MAX_BATCH_BYTES {
+                    match queue.try_recv() {
+                        Ok(PeerCommand::Send(framed)) => {
+                            batch_bytes += framed.len();
+                            batch.push(framed);
+                        }
+                        Ok(other) => {
+                            held = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                share.report(queue.len() as i64);
+                let slices: Vec<&[u8]> = batch.iter().map(Vec::as_slice).collect();
+                if let Err(error) = writer.send_batch(&slices).await {
                     break close_reason_for(error);
                 }
-                metrics
-                    .messages_sent
-                    .with_label_values(&[message_label(&framed)])
-                    .inc();
-                metrics.sent_bytes.inc_by(framed.len() as u64);
+                for framed in &batch {
+                    metrics
+                        .messages_sent
+                        .with_label_values(&[message_label(framed)])
+                        .inc();
+                }
+                metrics.sent_bytes.inc_by(batch_bytes as u64);
             }
             PeerCommand::Disconnect { reason, notify } => {
                 if notify {

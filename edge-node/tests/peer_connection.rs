@@ -597,3 +597,83 @@ async fn a_hook_blocking_longer_than_the_pong_timeout_does_not_drop_the_peer() {
     assert!(edge.recorded.disconnected.try_recv().is_err());
     assert_eq!(edge.env.peers.len(), 1);
 }
+
+#[actix::test]
+async fn many_queued_messages_arrive_in_order() {
+    let edge = start_edge(test_config(), None).await;
+    let remote = key(2);
+    let (mut conn, _) = dial(&edge, &remote).await;
+    let handle = loop {
+        if let Some(handle) = edge.env.peers.get(&node_id(&edge.key), &node_id(&remote)) {
+            break handle;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let sent: Vec<Vec<u8>> = (0..500u16)
+        .map(|i| {
+            let mut framed = vec![0x80, 0x05];
+            framed.extend_from_slice(&i.to_be_bytes());
+            framed
+        })
+        .collect();
+    let sender = {
+        let sent = sent.clone();
+        actix::spawn(async move {
+            for framed in sent {
+                handle.send(framed).await.unwrap();
+            }
+        })
+    };
+    for expected in &sent {
+        assert_eq!(&recv(&mut conn).await.encode(), expected);
+    }
+    sender.await.unwrap();
+    let label = "lnfleet_edge_peer_messages_sent_total{message=\"unknown_odd\"}";
+    assert_eq!(metric(&edge.metrics, label), Some(500.0));
+}
+
+#[actix::test]
+async fn a_handshake_that_never_comes_times_out_and_is_counted() {
+    let mut config = test_config();
+    config.handshake_timeout = Duration::from_millis(100);
+    let edge = start_edge(config, None).await;
+    let mut silent = TcpStream::connect(edge.addr).await.unwrap();
+    let mut sink = Vec::new();
+    let read = tokio::time::timeout(LIMIT, silent.read_to_end(&mut sink)).await;
+    assert!(read.is_ok(), "the edge kept a silent connection");
+    let label = "lnfleet_edge_peer_handshakes_total{outcome=\"timeout\"}";
+    assert_eq!(metric(&edge.metrics, label), Some(1.0));
+}
+
+#[actix::test]
+async fn init_without_our_chain_gets_a_warning_and_closes() {
+    let edge = start_edge(test_config(), None).await;
+    let mut conn = PeerConnection::connect(edge.addr, &key(2), node_id(&edge.key), LIMIT)
+        .await
+        .unwrap();
+    let mainnet_only = Init::new(Features::new(), vec![ChainHash::BITCOIN], None);
+    conn.exchange_init(&mainnet_only, LIMIT).await.unwrap();
+    assert!(matches!(recv(&mut conn).await, Message::Warning(_)));
+    expect_closed(&mut conn).await;
+    let label = "lnfleet_edge_peer_handshakes_total{outcome=\"no_common_chain\"}";
+    assert_eq!(metric(&edge.metrics, label), Some(1.0));
+}
+
+#[actix::test]
+async fn a_ping_flood_closes_the_connection() {
+    let mut config = test_config();
+    config.session.max_pings_per_window = 5;
+    let mut edge = start_edge(config, None).await;
+    let (mut conn, _) = dial(&edge, &key(2)).await;
+    for _ in 0..6 {
+        conn.send(&Ping::new(1, 0).into()).await.unwrap();
+    }
+    for _ in 0..5 {
+        assert_eq!(recv(&mut conn).await, Message::Pong(Pong::new(1)));
+    }
+    assert!(matches!(recv(&mut conn).await, Message::Warning(_)));
+    expect_closed(&mut conn).await;
+    next(&mut edge.recorded.disconnected).await;
+    let label = "lnfleet_edge_peer_disconnects_total{reason=\"ping_flood\"}";
+    assert_eq!(metric(&edge.metrics, label), Some(1.0));
+}
