@@ -85,3 +85,60 @@ impl Peers {
         self.map().is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secp256k1::{Secp256k1, SecretKey};
+    use tokio::sync::mpsc;
+
+    fn id(byte: u8) -> PublicKey {
+        let secret = SecretKey::from_slice(&[byte; 32]).unwrap();
+        PublicKey::from_secret_key(&Secp256k1::new(), &secret)
+    }
+
+    fn handle(local: u8, peer: u8, connection_id: ConnectionId) -> PeerHandle {
+        let (commands, _queue) = mpsc::channel(1);
+        PeerHandle::new(
+            PeerInfo {
+                peer_id: id(peer),
+                local_node_id: id(local),
+                connection_id,
+                remote_addr: "127.0.0.1:9735".parse().unwrap(),
+                inbound: true,
+                their_features: Vec::new(),
+                connected_at_ms: 0,
+            },
+            commands,
+        )
+    }
+
+    #[test]
+    fn newer_connection_replaces_older_and_the_older_cannot_remove_it() {
+        let peers = Peers::new();
+        assert!(peers.insert(handle(1, 2, 10)).is_none());
+        let replaced = peers.insert(handle(1, 2, 11)).unwrap();
+        assert_eq!(replaced.connection_id(), 10);
+        assert!(!peers.remove(&id(1), &id(2), 10));
+        assert_eq!(peers.get(&id(1), &id(2)).unwrap().connection_id(), 11);
+        assert!(peers.remove(&id(1), &id(2), 11));
+        assert!(peers.is_empty());
+    }
+
+    #[test]
+    fn the_same_peer_on_two_local_nodes_is_two_entries() {
+        let peers = Peers::new();
+        peers.insert(handle(1, 3, 1));
+        peers.insert(handle(2, 3, 2));
+        peers.insert(handle(1, 4, 3));
+        assert_eq!(peers.len(), 3);
+        let of_one: Vec<ConnectionId> = peers
+            .list_for(&id(1))
+            .iter()
+            .map(|info| info.connection_id)
+            .collect();
+        assert_eq!(of_one.len(), 2);
+        assert!(of_one.contains(&1) && of_one.contains(&3));
+        assert!(peers.get(&id(2), &id(4)).is_none());
+    }
+}
