@@ -46,7 +46,8 @@ pub struct PeerConfig {
     pub handshake_timeout: Duration,
     /// The peer's `init` must arrive within this after the handshake.
     pub init_timeout: Duration,
-    /// Capacity of each connection's outbound queue (messages).
+    /// Capacity of each connection's outbound queue, in messages (each up to 64 KiB, so this
+    /// bounds per-peer memory at about 16 MiB by default).
     pub outbound_queue: usize,
     /// Inbound handshakes in progress at once; the accept loop waits beyond it.
     pub max_pending_handshakes: usize,
@@ -58,7 +59,7 @@ impl Default for PeerConfig {
             session: SessionConfig::default(),
             handshake_timeout: Duration::from_secs(10),
             init_timeout: Duration::from_secs(10),
-            outbound_queue: 1024,
+            outbound_queue: 256,
             max_pending_handshakes: 256,
         }
     }
@@ -131,7 +132,13 @@ pub fn message_label(raw: &[u8]) -> &'static str {
     }
 }
 
-/// What every connection of an edge shares.
+/// What every connection of an edge shares: one per edge process, for all its local node ids
+/// ([`PeerEnv::new`] registers the metrics, so a second one on the same [`Metrics`] fails; build
+/// the struct directly to share a [`PeerMetrics`]).
+///
+/// Hooks see `on_connected` first from the connection's reader, and `on_disconnected` once when
+/// the actor stops; a connection closed within moments of starting may get `on_disconnected`
+/// without `on_connected`.
 pub struct PeerEnv {
     pub config: PeerConfig,
     pub hooks: Arc<dyn PeerHooks>,
