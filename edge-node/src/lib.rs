@@ -9,12 +9,17 @@
 //! - [`cluster`]: leases, inboxes and the registry that let several edges serve one node id.
 //! - [`gossip`]: gossip relay to `ln.gossip.raw`, a light index of `ln.gossip.valid`, queries.
 //! - [`custommsg`]: custom messages to `ln.custommsg` and `sendcustommsg` checks.
+//! - [`peer`]: one actor per connection (BOLT 1 session policy, keepalive, channel dispatch).
+//! - [`listener`]: accepting and dialling connections; [`peers`]: the live-connection registry.
 #![forbid(unsafe_code)]
 
 pub mod cluster;
 pub mod custommsg;
 pub mod gossip;
 pub mod hooks;
+pub mod listener;
+pub mod peer;
+pub mod peers;
 pub mod routing;
 pub mod rpc;
 pub mod transport;
