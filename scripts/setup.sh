@@ -64,7 +64,7 @@ if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import pyln.proto, pyln.c
 else
   python3 -m venv "$VENV" || die "python3 -m venv failed: apt-get install python3-venv"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q 'pyln-proto' 'pyln-client' 'pyln-bolt1' 'bitstring<5' \
+  "$VENV/bin/pip" install -q 'pyln-proto' 'pyln-client' 'pyln-bolt1' 'bitstring<5' 'kubernetes-validate' \
     || die "pip install of pyln-proto/pyln-client failed (is PyPI reachable?)"
   "$VENV/bin/python" -c 'import pyln.proto, pyln.client, pyln.spec.bolt1' \
     || die "pyln packages installed but do not import"
