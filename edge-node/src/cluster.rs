@@ -261,7 +261,8 @@ impl Shared {
 /// [`ClusterMember::shutdown`] hands everything back at once.
 pub struct ClusterMember {
     shared: Arc<Shared>,
-    tasks: Vec<JoinHandle<()>>,
+    /// Behind a mutex so a member shared by the peer hooks can still be shut down.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for ClusterMember {
@@ -320,7 +321,10 @@ impl ClusterMember {
         ];
         tracing::info!(edge = %shared.config.edge_id, "joined the edge cluster");
         Ok((
-            ClusterMember { shared, tasks },
+            ClusterMember {
+                shared,
+                tasks: Mutex::new(tasks),
+            },
             ClusterHandles {
                 inbox,
                 lost_leases: lost_rx,
@@ -556,8 +560,14 @@ impl ClusterMember {
     }
 
     /// Stops the background tasks, releases every held lease and leaves the registry.
-    pub async fn shutdown(mut self) -> Result<(), ClusterError> {
-        for task in self.tasks.drain(..) {
+    pub async fn shutdown(&self) -> Result<(), ClusterError> {
+        let tasks: Vec<JoinHandle<()>> = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .drain(..)
+            .collect();
+        for task in tasks {
             task.abort();
         }
         let leases: Vec<Lease> = self.shared.held().drain().map(|(_, lease)| lease).collect();
@@ -576,7 +586,11 @@ impl ClusterMember {
 
 impl Drop for ClusterMember {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        let tasks = self
+            .tasks
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for task in tasks.iter() {
             task.abort();
         }
     }

@@ -11,13 +11,16 @@
 //! - [`custommsg`]: custom messages to `ln.custommsg` and `sendcustommsg` checks.
 //! - [`peer`]: one actor per connection (BOLT 1 session policy, keepalive, channel dispatch).
 //! - [`listener`]: accepting and dialling connections; [`peers`]: the live-connection registry.
+//! - [`node`]: one edge process, composed from all of the above.
 #![forbid(unsafe_code)]
 
 pub mod cluster;
+pub mod config;
 pub mod custommsg;
 pub mod gossip;
 pub mod hooks;
 pub mod listener;
+pub mod node;
 pub mod peer;
 pub mod peers;
 pub mod routing;

@@ -15,7 +15,10 @@ use std::time::Duration;
 use clap::Parser;
 use lnfleet_actors::kafka::KafkaConfig;
 use lnfleet_actors::telemetry::{init_tracing, serve, LogFormat, Metrics, Readiness};
-use lnfleet_gossip::service::{self, parse_chain_hash, Role, ServiceConfig, SnapshotFiles};
+use lnfleet_gossip::chain::RpcCredentials;
+use lnfleet_gossip::service::{
+    self, parse_chain_hash, BitcoindConfig, Role, ServiceConfig, SnapshotFiles,
+};
 use lnfleet_wire::ChainHash;
 use tokio::sync::watch;
 
@@ -67,6 +70,17 @@ struct Args {
     /// Kafka consumer-group session timeout.
     #[arg(long, default_value_t = 10)]
     kafka_session_timeout_secs: u64,
+    /// bitcoind's JSON-RPC URL for the funding check of new channels (validator role);
+    /// without it every short_channel_id is accepted unchecked.
+    #[arg(long, env = "LNFLEET_BITCOIND_URL")]
+    bitcoind_url: Option<String>,
+    /// bitcoind's `.cookie` file (preferred over user and password).
+    #[arg(long, env = "LNFLEET_BITCOIND_COOKIE_FILE")]
+    bitcoind_cookie_file: Option<PathBuf>,
+    #[arg(long, env = "LNFLEET_BITCOIND_USER")]
+    bitcoind_user: Option<String>,
+    #[arg(long, env = "LNFLEET_BITCOIND_PASSWORD", hide_env_values = true)]
+    bitcoind_password: Option<String>,
     #[arg(long, env = "LNFLEET_LOG_FORMAT", default_value = "human")]
     log_format: String,
 }
@@ -107,6 +121,18 @@ impl Args {
             prune_interval: (self.prune_interval_secs > 0)
                 .then(|| Duration::from_secs(self.prune_interval_secs)),
             lag_poll_interval: Duration::from_secs(self.lag_poll_interval_secs.max(1)),
+            bitcoind: self.bitcoind_url.as_ref().map(|url| BitcoindConfig {
+                url: url.clone(),
+                cookie_file: self.bitcoind_cookie_file.clone(),
+                credentials: match (&self.bitcoind_user, &self.bitcoind_password) {
+                    (Some(user), Some(password)) => Some(RpcCredentials {
+                        user: user.clone(),
+                        password: password.clone(),
+                    }),
+                    _ => None,
+                },
+                timeout: Duration::from_secs(10),
+            }),
         }
     }
 }

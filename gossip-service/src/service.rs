@@ -93,12 +93,25 @@ pub struct ServiceConfig {
     pub prune_interval: Option<Duration>,
     /// How often consumer lag is polled from the broker.
     pub lag_poll_interval: Duration,
+    /// The validator's funding check; `None` accepts every scid unchecked.
+    pub bitcoind: Option<BitcoindConfig>,
+}
+
+/// Where bitcoind's JSON-RPC is and how to log in (a cookie file, or user and password).
+#[derive(Debug, Clone)]
+pub struct BitcoindConfig {
+    pub url: String,
+    pub cookie_file: Option<std::path::PathBuf>,
+    pub credentials: Option<crate::chain::RpcCredentials>,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("without --kafka the service only routes over a snapshot: give --snapshot")]
     SnapshotRequired,
+    #[error("bitcoind: {0}")]
+    Bitcoind(String),
     #[error("the validator role needs --kafka")]
     ValidatorNeedsKafka,
     #[error("kafka: {0}")]
@@ -278,6 +291,7 @@ mod tests {
             snapshot: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             prune_interval: None,
+            bitcoind: None,
             lag_poll_interval: Duration::from_secs(1),
         };
         let failing = |config: &ServiceConfig| {

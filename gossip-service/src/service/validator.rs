@@ -1,105 +1,83 @@
-//! The validator role: [`IngestLoop`] over `ln.gossip.raw`, with periodic pruning.
-//!
-//! The ingest loop owns its [`Validator`] while it runs and hands it back when stopped, so
-//! pruning runs in epochs: run the loop until the prune interval elapses, stop it, prune the
-//! returned validator and publish the tombstones, start a new loop with the same validator.
-//! Restarting rejoins the consumer group (a short rebalance), which is fine at intervals of
-//! minutes to hours; a record redelivered across the restart is caught by the validator's
-//! duplicate check.
+//! The validator role: one [`IngestLoop`] over `ln.gossip.raw`, following `ln.gossip.valid` for
+//! what other replicas accepted, pruning on its own tick (see [`crate::ingest`]), with the
+//! funding check done by bitcoind when one is configured.
 
 use std::time::Duration;
 
-use lnfleet_actors::kafka::{KafkaConfig, Publisher};
+use lnfleet_actors::kafka::KafkaConfig;
 use lnfleet_actors::telemetry::{Metrics, Readiness};
-use prometheus::IntCounter;
 use tokio::sync::watch;
 
-use super::{stopped, ServiceConfig, ServiceError};
-use crate::chain::NoChainSource;
-use crate::ingest::{publish_tombstones, system_now_ms, IngestLoop, IngestMetrics};
+use super::{BitcoindConfig, ServiceConfig, ServiceError};
+use crate::chain::http::HttpTransport;
+use crate::chain::{BitcoindChainSource, ChainSource, NoChainSource};
+use crate::ingest::{IngestLoop, IngestMetrics};
 use crate::validate::{Validator, ValidatorConfig};
 
 /// The readiness check of the validator role: ready once subscribed to `ln.gossip.raw`.
 pub const READINESS_CHECK: &str = "gossip_ingest";
 
-/// The chain source the validator checks funding outputs with.
-///
-/// The place for `--bitcoind-url`: build a `crate::chain::bitcoind::BitcoindChainSource` here
-/// (and run its calls off the executor, see [`crate::ingest`]). Until then every scid is
-/// accepted unchecked.
-fn chain_source(_config: &ServiceConfig) -> NoChainSource {
-    NoChainSource
-}
+/// Effectively never: what `--prune-interval-secs 0` means.
+const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-/// Runs validator epochs until shutdown.
+/// Runs the validator until shutdown, with bitcoind's funding check if configured.
 pub async fn run(
     config: &ServiceConfig,
     kafka: &KafkaConfig,
     metrics: &Metrics,
     readiness: &Readiness,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), ServiceError> {
+    match &config.bitcoind {
+        None => {
+            tracing::warn!("no --bitcoind-url: funding outputs are not checked");
+            run_with(config, kafka, metrics, readiness, shutdown, NoChainSource).await
+        }
+        Some(bitcoind) => {
+            let transport = bitcoind_transport(bitcoind)?;
+            tracing::info!(url = %bitcoind.url, "funding outputs checked by bitcoind");
+            let chain = BitcoindChainSource::new(transport);
+            run_with(config, kafka, metrics, readiness, shutdown, chain).await
+        }
+    }
+}
+
+fn bitcoind_transport(bitcoind: &BitcoindConfig) -> Result<HttpTransport, ServiceError> {
+    match (&bitcoind.cookie_file, &bitcoind.credentials) {
+        (Some(cookie), _) => {
+            HttpTransport::from_cookie_file(&bitcoind.url, cookie, bitcoind.timeout)
+                .map_err(|e| ServiceError::Bitcoind(e.to_string()))
+        }
+        (None, Some(credentials)) => Ok(HttpTransport::new(
+            &bitcoind.url,
+            credentials,
+            bitcoind.timeout,
+        )),
+        (None, None) => Err(ServiceError::Bitcoind(
+            "give --bitcoind-cookie-file or --bitcoind-user and --bitcoind-password".into(),
+        )),
+    }
+}
+
+async fn run_with<C: ChainSource + Send + 'static>(
+    config: &ServiceConfig,
+    kafka: &KafkaConfig,
+    metrics: &Metrics,
+    readiness: &Readiness,
+    shutdown: watch::Receiver<bool>,
+    chain: C,
 ) -> Result<(), ServiceError> {
     let ready = readiness.declare(READINESS_CHECK);
     let ingest_metrics = IngestMetrics::register(metrics)?;
-    let tombstones_published = metrics.counter(
-        "gossip_tombstones_published_total",
-        "Tombstones published to ln.gossip.valid for pruned channels",
-    )?;
-    let publisher = Publisher::new(kafka)?;
-    let mut validator = Validator::new(
-        ValidatorConfig::new(config.chain_hash),
-        chain_source(config),
-    );
+    let validator = Validator::new(ValidatorConfig::new(config.chain_hash), chain);
     tracing::info!(
         chain_hash = %hex::encode(config.chain_hash.0),
         prune_interval_secs = config.prune_interval.map(|d| d.as_secs()),
         "validator starting"
     );
-    loop {
-        let ingest = IngestLoop::new(kafka, validator, ingest_metrics.clone())?;
-        ready.set_ready();
-        let (stop_epoch, epoch) = watch::channel(false);
-        let task = tokio::spawn(ingest.run(epoch));
-        let shutting_down = tokio::select! {
-            () = stopped(&mut shutdown) => true,
-            () = prune_due(config.prune_interval) => false,
-        };
-        // Ignored error: the loop may have ended on its own and dropped its receiver.
-        let _ = stop_epoch.send(true);
-        validator = task.await?;
-        if shutting_down {
-            return Ok(());
-        }
-        prune(&mut validator, &publisher, &tombstones_published).await;
-    }
-}
-
-async fn prune_due(interval: Option<Duration>) {
-    match interval {
-        Some(interval) => tokio::time::sleep(interval).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn prune<C: crate::chain::ChainSource>(
-    validator: &mut Validator<C>,
-    publisher: &Publisher,
-    published: &IntCounter,
-) {
-    let tombstones = validator.prune(system_now_ms() / 1000);
-    if tombstones.is_empty() {
-        tracing::debug!("prune: nothing stale");
-        return;
-    }
-    match publish_tombstones(publisher, &tombstones).await {
-        Ok(count) => {
-            published.inc_by(u64::try_from(count).unwrap_or(u64::MAX));
-            tracing::info!(count, "stale channels pruned; tombstones published");
-        }
-        // The validator already forgot them; routers keep the channels until they go stale
-        // there too or a later prune of a restarted validator catches them.
-        Err(error) => {
-            tracing::warn!(%error, pruned = tombstones.len(), "publishing tombstones failed")
-        }
-    }
+    let ingest = IngestLoop::new(kafka, validator, ingest_metrics)?
+        .with_prune_interval(config.prune_interval.unwrap_or(NEVER));
+    ready.set_ready();
+    ingest.run(shutdown).await;
+    Ok(())
 }
