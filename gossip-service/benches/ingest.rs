@@ -70,6 +70,7 @@ fn main() {
     let validated = validate_only(&corpus.messages, now);
     // (b) one thread: raw verify of the same triples.
     let raw_one = raw_verify(&corpus.triples);
+    let decode = decode_only(&corpus.messages);
     println!(
         "1 thread  validate+apply: {:>8.0} msg/s, {:>8.0} sig/s ({} accepted, graph {} channels, \
          {} enabled edges, memory_bytes {:.1} MiB)",
@@ -96,28 +97,52 @@ fn main() {
         percent(validated.signatures_per_sec(), raw_one.signatures_per_sec()),
     );
 
+    println!(
+        "1 thread  decode only   : {:>8.0} msg/s ({:.1} us per message: the part of validation \
+         outside the signature checks that does not depend on state)",
+        decode.messages_per_sec(),
+        1e6 / decode.messages_per_sec().max(1e-9),
+    );
+
     // (c) two threads: two validator replicas over a partition by scid, against two threads of
     // raw verify.
     let partitions = corpus.partition_by_scid();
-    let two_validators = two_threads(|part| validate_only(&partitions[part], now));
     let halves = [
         &corpus.triples[..corpus.triples.len() / 2],
         &corpus.triples[corpus.triples.len() / 2..],
     ];
-    let two_raw = two_threads(|part| raw_verify(halves[part]));
+    // Two alternating rounds, best of each: the machine is shared, and a neighbour's burst
+    // during one phase would otherwise decide the ratio.
+    let mut two_validators = Rate::default();
+    let mut two_raw = Rate::default();
+    for round in 1..=2 {
+        let validators = two_threads(|part| validate_only(&partitions[part], now));
+        let raw = two_threads(|part| raw_verify(halves[part]));
+        println!(
+            "2 threads round {round}: validators {:>8.0} sig/s, raw verify {:>8.0} sig/s",
+            validators.signatures_per_sec(),
+            raw.signatures_per_sec(),
+        );
+        if validators.signatures_per_sec() > two_validators.signatures_per_sec() {
+            two_validators = validators;
+        }
+        if raw.signatures_per_sec() > two_raw.signatures_per_sec() {
+            two_raw = raw;
+        }
+    }
     let ratio = percent(
         two_validators.signatures_per_sec(),
         two_raw.signatures_per_sec(),
     );
     println!(
-        "2 threads validate only : {:>8.0} msg/s, {:>8.0} sig/s ({} accepted of {})",
+        "2 threads validate only : {:>8.0} msg/s, {:>8.0} sig/s ({} accepted of {}; best round)",
         two_validators.messages_per_sec(),
         two_validators.signatures_per_sec(),
         two_validators.accepted,
         corpus.messages.len(),
     );
     println!(
-        "2 threads raw verify    : {:>8.0} sig/s  -> validators at {ratio:.0} % of the verify bound \
+        "2 threads raw verify    : {:>8.0} sig/s (best round) -> validators at {ratio:.0} % of the verify bound \
          (target >= 70 %: {})",
         two_raw.signatures_per_sec(),
         if ratio >= 70.0 { "met" } else { "NOT met" },
@@ -533,6 +558,22 @@ fn validate_only(messages: &[Encoded], now: u64) -> Rate {
     rate.elapsed = started.elapsed();
     rate.messages = messages.len() as u64;
     rate
+}
+
+/// `message::decode` alone: parsing, including decompressing every public key on the curve.
+fn decode_only(messages: &[Encoded]) -> Rate {
+    let started = Instant::now();
+    let decoded = messages
+        .iter()
+        .filter(|m| std::hint::black_box(lnfleet_wire::message::decode(&m.raw)).is_ok())
+        .count();
+    assert_eq!(decoded, messages.len(), "every generated message decodes");
+    Rate {
+        messages: messages.len() as u64,
+        accepted: decoded as u64,
+        signatures: 0,
+        elapsed: started.elapsed(),
+    }
 }
 
 fn raw_verify(triples: &[Triple]) -> Rate {
