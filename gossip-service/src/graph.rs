@@ -369,7 +369,7 @@ impl Graph {
             .out_overflow
             .values()
             .chain(self.in_overflow.values())
-            .map(|ids| vec_bytes(ids))
+            .map(vec_bytes)
             .sum();
         edge_bytes
             + vec_bytes(&self.node_ids)
