@@ -348,6 +348,41 @@ impl Graph {
         Ok(())
     }
 
+    /// An estimate of the heap bytes the graph holds: every `Vec` and `HashMap` counted by
+    /// capacity (not length), hash tables as their buckets plus one control byte each (the
+    /// std table layout), overflow lists included. Allocator overhead and padding are not
+    /// counted, so the process RSS is somewhat higher.
+    pub fn memory_bytes(&self) -> usize {
+        let e = &self.edges;
+        let edge_bytes = vec_bytes(&e.source)
+            + vec_bytes(&e.target)
+            + vec_bytes(&e.scid)
+            + vec_bytes(&e.fee_base_msat)
+            + vec_bytes(&e.fee_proportional_millionths)
+            + vec_bytes(&e.cltv_expiry_delta)
+            + vec_bytes(&e.htlc_minimum_msat)
+            + vec_bytes(&e.htlc_maximum_msat)
+            + vec_bytes(&e.capacity_sat)
+            + vec_bytes(&e.enabled)
+            + vec_bytes(&e.direction);
+        let overflow_lists: usize = self
+            .out_overflow
+            .values()
+            .chain(self.in_overflow.values())
+            .map(vec_bytes)
+            .sum();
+        edge_bytes
+            + vec_bytes(&self.node_ids)
+            + map_bytes(&self.node_index)
+            + vec_bytes(&self.out_offsets)
+            + vec_bytes(&self.in_offsets)
+            + vec_bytes(&self.in_edges)
+            + map_bytes(&self.out_overflow)
+            + map_bytes(&self.in_overflow)
+            + overflow_lists
+            + map_bytes(&self.by_scid)
+    }
+
     /// Edges added since the last (re)build, not yet in the CSR.
     pub fn overflow_edges(&self) -> usize {
         self.edges.len() - self.csr_edges
@@ -395,4 +430,23 @@ fn csr_range(offsets: &[u32], node: NodeIndex) -> std::ops::Range<u32> {
         (Some(&start), Some(&end)) => start..end,
         _ => 0..0,
     }
+}
+
+fn vec_bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
+}
+
+/// A std (hashbrown) table of `capacity` items has `capacity * 8 / 7` buckets rounded up to a
+/// power of two (capacity itself below 8 buckets), each an entry plus a control byte.
+fn map_bytes<K, V>(map: &HashMap<K, V>) -> usize {
+    let capacity = map.capacity();
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = if capacity < 8 {
+        (capacity + 1).next_power_of_two()
+    } else {
+        (capacity * 8 / 7).next_power_of_two()
+    };
+    buckets * (std::mem::size_of::<(K, V)>() + 1)
 }

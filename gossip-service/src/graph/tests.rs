@@ -196,3 +196,30 @@ fn many_additions_trigger_a_rebuild() {
         .sum();
     assert_eq!(incoming, 4_000);
 }
+
+#[test]
+fn memory_bytes_counts_every_array_and_table() {
+    assert_eq!(Graph::default().memory_bytes(), 0);
+    let graph = Graph::from_snapshot(&real_snapshot());
+    let bytes = graph.memory_bytes();
+    // Lower bound from lengths alone: per edge at least source, target, scid, the policy
+    // fields, capacity, enabled and direction; per node its 33-byte id and an index entry.
+    let per_edge = 4 + 4 + 8 + 4 + 4 + 2 + 8 + 8 + 8 + 1 + 1 + 4;
+    let per_node = 33 + 37 + 8;
+    let floor = graph.edge_count() * per_edge + graph.node_count() * per_node;
+    assert!(bytes >= floor, "{bytes} < {floor}");
+    assert!(
+        bytes < 4 * floor,
+        "{bytes} is implausibly large against {floor}"
+    );
+
+    // Adding channels grows it.
+    let mut small = Graph::default();
+    small.add_channel(scid(1), key(1), key(2), 1).unwrap();
+    let one = small.memory_bytes();
+    assert!(one > 0);
+    for i in 2..200u32 {
+        small.add_channel(scid(i), key(1), key(i as u8), 1).unwrap();
+    }
+    assert!(small.memory_bytes() > one);
+}
