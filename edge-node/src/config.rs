@@ -15,7 +15,10 @@ use crate::node::EdgeConfig;
 use crate::peer::PeerConfig;
 
 #[derive(Debug, Parser)]
-#[command(name = "edge-node", about = "An lnfleet edge: BOLT 8 peers for the cluster's node ids")]
+#[command(
+    name = "edge-node",
+    about = "An lnfleet edge: BOLT 8 peers for the cluster's node ids"
+)]
 pub struct Args {
     /// This edge's id, unique in the cluster (default: the host name).
     #[arg(long, env = "LNFLEET_EDGE_ID")]
@@ -29,7 +32,11 @@ pub struct Args {
     /// bitcoin, testnet, signet or regtest.
     #[arg(long, env = "LNFLEET_NETWORK", default_value = "bitcoin")]
     pub network: String,
-    #[arg(long, env = "LNFLEET_REDIS_URL", default_value = "redis://127.0.0.1:6379")]
+    #[arg(
+        long,
+        env = "LNFLEET_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
     pub redis_url: String,
     /// Kafka bootstrap servers.
     #[arg(long, env = "LNFLEET_KAFKA", default_value = "127.0.0.1:9092")]
@@ -43,7 +50,11 @@ pub struct Args {
     #[arg(long, env = "LNFLEET_HSM_CLIENT_KEY_FILE")]
     pub hsm_client_key_file: PathBuf,
     /// The gossip service's routing endpoint (JSON-RPC).
-    #[arg(long, env = "LNFLEET_GOSSIP_URL", default_value = "http://127.0.0.1:9302/")]
+    #[arg(
+        long,
+        env = "LNFLEET_GOSSIP_URL",
+        default_value = "http://127.0.0.1:9302/"
+    )]
     pub gossip_url: String,
     /// Core Lightning style RPC socket.
     #[arg(long, env = "LNFLEET_RPC_FILE", default_value = "lightning-rpc")]
@@ -52,7 +63,11 @@ pub struct Args {
     #[arg(long, env = "LNFLEET_RPC_LISTEN")]
     pub rpc_listen: Option<SocketAddr>,
     /// `/metrics`, `/healthz`, `/readyz`.
-    #[arg(long, env = "LNFLEET_EDGE_METRICS_LISTEN", default_value = "0.0.0.0:9304")]
+    #[arg(
+        long,
+        env = "LNFLEET_EDGE_METRICS_LISTEN",
+        default_value = "0.0.0.0:9304"
+    )]
     pub metrics_listen: SocketAddr,
     #[arg(long, env = "LNFLEET_EDGE_ALIAS", default_value = "lnfleet")]
     pub alias: String,

@@ -299,7 +299,12 @@ impl EdgeNode {
                 tracing::warn!(%error, "releasing leases failed; they expire on their own");
             }
             for info in self.control.env.peers.list() {
-                if let Some(handle) = self.control.env.peers.get(&info.local_node_id, &info.peer_id) {
+                if let Some(handle) = self
+                    .control
+                    .env
+                    .peers
+                    .get(&info.local_node_id, &info.peer_id)
+                {
                     let _ = handle.disconnect("edge shutting down", true).await;
                 }
             }

@@ -520,6 +520,7 @@ impl<C: ChainSource> IngestLoop<C> {
         let may_block = self.validator.chain().may_block();
         let validator = &mut self.validator;
         let tombstones = off_executor_if(may_block, || validator.prune(now_secs));
+        self.metrics.prune_ran();
         if !tombstones.is_empty() {
             info!(
                 tombstones = tombstones.len(),

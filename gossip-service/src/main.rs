@@ -64,6 +64,10 @@ struct Args {
         default_value_t = 3600
     )]
     prune_interval_secs: u64,
+    /// How long gossip whose channel is not known yet waits for it (messages from several
+    /// partitions arrive out of order) before it counts as unknown_channel / unknown_node.
+    #[arg(long, default_value_t = 600)]
+    pending_max_age_secs: u64,
     /// How often consumer lag is polled from the broker.
     #[arg(long, default_value_t = 5)]
     lag_poll_interval_secs: u64,
@@ -121,6 +125,7 @@ impl Args {
             prune_interval: (self.prune_interval_secs > 0)
                 .then(|| Duration::from_secs(self.prune_interval_secs)),
             lag_poll_interval: Duration::from_secs(self.lag_poll_interval_secs.max(1)),
+            pending_max_age: Duration::from_secs(self.pending_max_age_secs.max(1)),
             bitcoind: self.bitcoind_url.as_ref().map(|url| BitcoindConfig {
                 url: url.clone(),
                 cookie_file: self.bitcoind_cookie_file.clone(),

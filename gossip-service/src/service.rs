@@ -93,6 +93,9 @@ pub struct ServiceConfig {
     pub prune_interval: Option<Duration>,
     /// How often consumer lag is polled from the broker.
     pub lag_poll_interval: Duration,
+    /// How long an update or node announcement waits for its channel before it is dropped as
+    /// `unknown_channel` / `unknown_node`.
+    pub pending_max_age: Duration,
     /// The validator's funding check; `None` accepts every scid unchecked.
     pub bitcoind: Option<BitcoindConfig>,
 }
@@ -291,6 +294,7 @@ mod tests {
             snapshot: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             prune_interval: None,
+            pending_max_age: Duration::from_secs(600),
             bitcoind: None,
             lag_poll_interval: Duration::from_secs(1),
         };

@@ -41,14 +41,21 @@ impl PeerHooks for EdgeHooks {
                 },
                 // The connection still works; the lease renew loop will retry and, if another
                 // edge holds it by then, close this one.
-                Err(error) => tracing::warn!(peer = %info.peer_id, %error, "taking the peer lease failed"),
+                Err(error) => {
+                    tracing::warn!(peer = %info.peer_id, %error, "taking the peer lease failed")
+                }
             }
             gossip.await;
         }
         .boxed()
     }
 
-    fn on_gossip(&self, peer: &PeerHandle, message: Message, raw: Vec<u8>) -> BoxFuture<'static, ()> {
+    fn on_gossip(
+        &self,
+        peer: &PeerHandle,
+        message: Message,
+        raw: Vec<u8>,
+    ) -> BoxFuture<'static, ()> {
         self.gossip.on_gossip(peer, message, raw)
     }
 

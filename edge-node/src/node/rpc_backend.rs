@@ -78,7 +78,12 @@ impl EdgeRpc {
             .await
             .map_err(Self::cluster_error)?;
         for edge in live.into_iter().filter(|e| e.edge_id != edge_id) {
-            for pair in edge.record.peers.iter().filter(|p| p.node == control.node_id) {
+            for pair in edge
+                .record
+                .peers
+                .iter()
+                .filter(|p| p.node == control.node_id)
+            {
                 peers.entry(pair.peer).or_insert_with(|| ListPeer {
                     id: pair.peer.to_string(),
                     connected: true,
@@ -113,7 +118,10 @@ impl EdgeRpc {
             .await
             .map_err(Self::cluster_error)?;
         match route {
-            Route::Forwarded { reply: Reply::Ok, edge_id } => Ok(Connected {
+            Route::Forwarded {
+                reply: Reply::Ok,
+                edge_id,
+            } => Ok(Connected {
                 id: peer.to_string(),
                 features: String::new(),
                 direction: "in",
@@ -136,9 +144,10 @@ impl EdgeRpc {
                         format!("Unable to connect, no address known for peer {peer}"),
                     ));
                 };
-                let handle = self.control.dial(peer, addr).await.map_err(|reason| {
-                    RpcError::new(codes::CONNECT_ALL_ADDRESSES_FAILED, reason)
-                })?;
+                let handle =
+                    self.control.dial(peer, addr).await.map_err(|reason| {
+                        RpcError::new(codes::CONNECT_ALL_ADDRESSES_FAILED, reason)
+                    })?;
                 Ok(connected(&handle))
             }
         }
@@ -152,7 +161,9 @@ impl EdgeRpc {
             .await
             .map_err(Self::cluster_error)?;
         match route {
-            Route::Forwarded { reply: Reply::Ok, .. } => Ok(()),
+            Route::Forwarded {
+                reply: Reply::Ok, ..
+            } => Ok(()),
             Route::Forwarded {
                 reply: Reply::Failed { reason },
                 ..

@@ -20,6 +20,7 @@ pub struct IngestMetrics {
     learned: IntCounterVec,
     parked: IntCounter,
     pending: IntGauge,
+    prune_runs: IntCounter,
 }
 
 /// The `kind` labels of `gossip_learned_total`.
@@ -66,6 +67,10 @@ impl IngestMetrics {
             "gossip_pending",
             "Updates and node announcements parked now",
         )?;
+        let prune_runs = metrics.counter(
+            "gossip_prune_runs_total",
+            "Prune passes over the validator's channels (each may publish tombstones)",
+        )?;
         for reason in Rejection::REASONS.iter().chain(&[MALFORMED_ENVELOPE]) {
             rejected.with_label_values(&[reason]);
         }
@@ -83,6 +88,7 @@ impl IngestMetrics {
             learned,
             parked,
             pending,
+            prune_runs,
         })
     }
 
@@ -100,6 +106,10 @@ impl IngestMetrics {
 
     pub fn learned_count(&self, kind: &str) -> u64 {
         self.learned.with_label_values(&[kind]).get()
+    }
+
+    pub fn prune_ran(&self) {
+        self.prune_runs.inc();
     }
 
     pub fn parked(&self) {

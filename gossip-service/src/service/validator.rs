@@ -17,6 +17,9 @@ use crate::validate::{Validator, ValidatorConfig};
 /// The readiness check of the validator role: ready once subscribed to `ln.gossip.raw`.
 pub const READINESS_CHECK: &str = "gossip_ingest";
 
+/// Updates and node announcements parked at once, per kind.
+const PENDING_MAX_ENTRIES: usize = 20_000;
+
 /// Effectively never: what `--prune-interval-secs 0` means.
 const NEVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
@@ -76,7 +79,8 @@ async fn run_with<C: ChainSource + Send + 'static>(
         "validator starting"
     );
     let ingest = IngestLoop::new(kafka, validator, ingest_metrics)?
-        .with_prune_interval(config.prune_interval.unwrap_or(NEVER));
+        .with_prune_interval(config.prune_interval.unwrap_or(NEVER))
+        .with_pending_limits(PENDING_MAX_ENTRIES, config.pending_max_age);
     ready.set_ready();
     ingest.run(shutdown).await;
     Ok(())
