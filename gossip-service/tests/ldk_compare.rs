@@ -223,6 +223,28 @@ fn reach(graph: &Graph, root: NodeIndex, forwards: bool) -> Vec<bool> {
     seen
 }
 
+/// The most one enabled channel of `node` can carry (min of htlc_maximum and capacity), in sat,
+/// over its outgoing or incoming channels.
+fn largest_edge_sat(graph: &Graph, node: &[u8; 33], outgoing: bool) -> u64 {
+    let Some(n) = graph.node_index(node) else {
+        return 0;
+    };
+    let carry = |e: lnfleet_gossip::graph::EdgeRef<'_>| {
+        e.htlc_maximum_msat().min(e.capacity_sat() * 1000) / 1000
+    };
+    let edges: Vec<_> = if outgoing {
+        graph.outgoing(n).collect()
+    } else {
+        graph.incoming(n).collect()
+    };
+    edges
+        .into_iter()
+        .filter(|e| e.enabled())
+        .map(carry)
+        .max()
+        .unwrap_or(0)
+}
+
 fn median(values: &mut [f64]) -> Option<f64> {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied()
@@ -259,7 +281,8 @@ fn getroute_matches_ldk_on_mainnet_snapshot() {
     let (mut our_fee_sum, mut ldk_fee_sum) = (0u128, 0u128);
     let mut hop_diffs = Vec::new();
     let mut invalid = Vec::new();
-    let mut neither: Vec<(u64, &str)> = Vec::new();
+    let mut neither: Vec<(u64, u64, u64, &str)> = Vec::new();
+    let mut neither_bottlenecked = 0;
     for (q, t) in triples.iter().enumerate() {
         let mut request = GetRouteRequest::new(t.source, t.destination, t.amount_msat, RISKFACTOR);
         request.cltv = FINAL_CLTV;
@@ -305,7 +328,14 @@ fn getroute_matches_ldk_on_mainnet_snapshot() {
                 t.amount_msat,
                 theirs.error.unwrap_or("?")
             )),
-            (Err(_), false) => neither.push((t.amount_msat / 1000, theirs.error.unwrap_or("?"))),
+            (Err(_), false) => {
+                let (out, inn) = (
+                    largest_edge_sat(&graph, &t.source, true),
+                    largest_edge_sat(&graph, &t.destination, false),
+                );
+                neither_bottlenecked += usize::from(t.amount_msat / 1000 >= out.min(inn));
+                neither.push((t.amount_msat / 1000, out, inn, theirs.error.unwrap_or("?")));
+            }
         }
     }
 
@@ -352,7 +382,9 @@ fn getroute_matches_ldk_on_mainnet_snapshot() {
     );
     neither.sort_unstable();
     println!(
-        "neither routed {} (amount sat, LDK's reason): {neither:?}",
+        "neither routed {} ({neither_bottlenecked} exceed the source's largest outgoing or the \
+         destination's largest incoming channel) (amount sat, source's largest out sat, \
+         destination's largest in sat, LDK's reason): {neither:?}",
         neither.len()
     );
     for m in &misses {
