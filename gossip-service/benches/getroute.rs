@@ -115,6 +115,7 @@ fn compare_with_ldk(snapshot: &Snapshot, graph: &Graph) {
     let mut ours = Vec::with_capacity(triples.len());
     let mut theirs = Vec::with_capacity(triples.len());
     let (mut ours_found, mut ldk_found, mut only_ldk) = (0usize, 0usize, Vec::new());
+    let (mut ours_routed, mut ours_unrouted) = (Vec::new(), Vec::new());
     for (q, t) in triples.iter().enumerate() {
         let mut request = GetRouteRequest::new(t.source, t.destination, t.amount_msat, 10.0);
         request.fuzzpercent = 0.0;
@@ -131,6 +132,11 @@ fn compare_with_ldk(snapshot: &Snapshot, graph: &Graph) {
             request.cltv,
         ));
         theirs.push(start.elapsed());
+        if our_route.is_ok() {
+            ours_routed.push(*ours.last().unwrap_or(&Duration::ZERO));
+        } else {
+            ours_unrouted.push(*ours.last().unwrap_or(&Duration::ZERO));
+        }
         ours_found += usize::from(our_route.is_ok());
         ldk_found += usize::from(ldk_route.found());
         if our_route.is_err() && ldk_route.found() {
@@ -176,6 +182,17 @@ fn compare_with_ldk(snapshot: &Snapshot, graph: &Graph) {
         mark(speedup_p50 >= 10.0),
         mark(ours_found >= ldk_found)
     );
+    ours_routed.sort();
+    ours_unrouted.sort();
+    if !ours_routed.is_empty() && !ours_unrouted.is_empty() {
+        println!(
+            "ours split: routed p50 {:?} p99 {:?}; unrouted p50 {:?} p99 {:?}",
+            percentile(&ours_routed, 50),
+            percentile(&ours_routed, 99),
+            percentile(&ours_unrouted, 50),
+            percentile(&ours_unrouted, 99)
+        );
+    }
     println!("LDK routed, we did not (query, msat): {only_ldk:?}");
 }
 
