@@ -1,6 +1,12 @@
 //! `getroute` on the real mainnet graph: 100 random (source, destination, amount) queries among
 //! nodes with at least 10 enabled channels each way.
 //!
+//! Side by side with LDK: before criterion runs, 1,000 random triples inside the largest
+//! strongly connected component (1k..1M sat, fixed seed) go to our `getroute` (riskfactor 10,
+//! fuzz 0) and to LDK's `find_route` with `ProbabilisticScorer` defaults over the same snapshot;
+//! p50/p99 latency, found rate and the speedup are printed against the targets (p50 ≤ 1 ms,
+//! p99 ≤ 5 ms, ≥ 10× faster than LDK, found rate ≥ LDK's).
+//!
 //! Anchor: a plain breadth-first walk of the whole graph backwards from each destination (no
 //! costs, no heap), in the same group, so the figure to read is how much the cost model and the
 //! heap add on top of touching every reachable edge once. Before criterion runs, each query is
@@ -16,14 +22,19 @@ use lnfleet_gossip::liquidity::NoLiquidityInfo;
 use lnfleet_gossip::router::{getroute, GetRouteRequest};
 use lnfleet_gossip::snapshot::Snapshot;
 
-fn real_graph() -> Graph {
+#[path = "../tests/support/ldk.rs"]
+mod ldk;
+
+const COMPARE_QUERIES: usize = 1_000;
+const COMPARE_SEED: u64 = 0x6265_6e63_685f_6c64;
+
+fn real_snapshot() -> Snapshot {
     let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/lngraph"));
-    let snapshot = Snapshot::load(
+    Snapshot::load(
         &dir.join("gossip-store-2026-02-03.compressed"),
         &dir.join("gossip-store-2026-02-03-node-map.xz"),
     )
-    .expect("data/lngraph is checked in");
-    Graph::from_snapshot(&snapshot)
+    .expect("data/lngraph is checked in")
 }
 
 /// Deterministic pseudo-random numbers (splitmix64), so every run asks the same queries.
@@ -92,8 +103,103 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
     sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
 }
 
+/// Times each triple through both routers and prints the comparison table.
+fn compare_with_ldk(snapshot: &Snapshot, graph: &Graph) {
+    let start = Instant::now();
+    let (ldk_graph, _) = ldk::ldk_graph(snapshot).expect("LDK accepts every snapshot channel");
+    let ldk_build = start.elapsed();
+    let scorer = ldk::default_scorer(&ldk_graph);
+    let scc = ldk::largest_scc(graph);
+    let triples = ldk::random_triples(graph, &scc, COMPARE_QUERIES, COMPARE_SEED);
+
+    let mut ours = Vec::with_capacity(triples.len());
+    let mut theirs = Vec::with_capacity(triples.len());
+    let (mut ours_found, mut ldk_found, mut only_ldk) = (0usize, 0usize, Vec::new());
+    let (mut ours_routed, mut ours_unrouted) = (Vec::new(), Vec::new());
+    for (q, t) in triples.iter().enumerate() {
+        let mut request = GetRouteRequest::new(t.source, t.destination, t.amount_msat, 10.0);
+        request.fuzzpercent = 0.0;
+        let start = Instant::now();
+        let our_route = std::hint::black_box(getroute(graph, &NoLiquidityInfo, &request));
+        ours.push(start.elapsed());
+        let start = Instant::now();
+        let ldk_route = std::hint::black_box(ldk::ldk_find_route(
+            &ldk_graph,
+            &scorer,
+            &t.source,
+            &t.destination,
+            t.amount_msat,
+            request.cltv,
+        ));
+        theirs.push(start.elapsed());
+        if our_route.is_ok() {
+            ours_routed.push(*ours.last().unwrap_or(&Duration::ZERO));
+        } else {
+            ours_unrouted.push(*ours.last().unwrap_or(&Duration::ZERO));
+        }
+        ours_found += usize::from(our_route.is_ok());
+        ldk_found += usize::from(ldk_route.found());
+        if our_route.is_err() && ldk_route.found() {
+            only_ldk.push((q, t.amount_msat));
+        }
+    }
+    ours.sort();
+    theirs.sort();
+    let n = triples.len().max(1) as f64;
+    let (p50, p99) = (percentile(&ours, 50), percentile(&ours, 99));
+    let (ldk_p50, ldk_p99) = (percentile(&theirs, 50), percentile(&theirs, 99));
+    let total = |d: &[Duration]| d.iter().sum::<Duration>();
+    let mark = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!(
+        "getroute vs LDK find_route (ProbabilisticScorer defaults), {} triples in the largest SCC \
+         ({} of {} nodes), 1k..1M sat; LDK graph built in {ldk_build:?}",
+        triples.len(),
+        scc.len(),
+        graph.node_count()
+    );
+    println!("| router   | p50 | p99 | mean | found |");
+    println!("|----------|-----|-----|------|-------|");
+    println!(
+        "| ours     | {p50:?} | {p99:?} | {:?} | {ours_found} ({:.1} %) |",
+        total(&ours) / triples.len().max(1) as u32,
+        100.0 * ours_found as f64 / n
+    );
+    println!(
+        "| LDK      | {ldk_p50:?} | {ldk_p99:?} | {:?} | {ldk_found} ({:.1} %) |",
+        total(&theirs) / triples.len().max(1) as u32,
+        100.0 * ldk_found as f64 / n
+    );
+    let speedup_p50 = ldk_p50.as_secs_f64() / p50.as_secs_f64().max(1e-9);
+    let speedup_p99 = ldk_p99.as_secs_f64() / p99.as_secs_f64().max(1e-9);
+    let speedup_total = total(&theirs).as_secs_f64() / total(&ours).as_secs_f64().max(1e-9);
+    println!(
+        "speedup over LDK: p50 {speedup_p50:.1}x, p99 {speedup_p99:.1}x, total {speedup_total:.1}x"
+    );
+    println!(
+        "targets: p50 <= 1 ms {}, p99 <= 5 ms {}, >= 10x faster (p50) {}, found >= LDK {}",
+        mark(p50 <= Duration::from_millis(1)),
+        mark(p99 <= Duration::from_millis(5)),
+        mark(speedup_p50 >= 10.0),
+        mark(ours_found >= ldk_found)
+    );
+    ours_routed.sort();
+    ours_unrouted.sort();
+    if !ours_routed.is_empty() && !ours_unrouted.is_empty() {
+        println!(
+            "ours split: routed p50 {:?} p99 {:?}; unrouted p50 {:?} p99 {:?}",
+            percentile(&ours_routed, 50),
+            percentile(&ours_routed, 99),
+            percentile(&ours_unrouted, 50),
+            percentile(&ours_unrouted, 99)
+        );
+    }
+    println!("LDK routed, we did not (query, msat): {only_ldk:?}");
+}
+
 fn getroute_bench(c: &mut Criterion) {
-    let graph = real_graph();
+    let snapshot = real_snapshot();
+    let graph = Graph::from_snapshot(&snapshot);
+    compare_with_ldk(&snapshot, &graph);
     let queries = queries(&graph);
 
     let mut per_query: Vec<Duration> = Vec::with_capacity(queries.len());
