@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use lnfleet_gossip::graph::{Graph, NodeIndex};
 use lnfleet_gossip::liquidity::NoLiquidityInfo;
-use lnfleet_gossip::router::{getroute, getroutes, GetRouteRequest, GetRoutesRequest};
+use lnfleet_gossip::router::{
+    getroute, getroutes, GetRouteRequest, GetRoutesError, GetRoutesRequest,
+};
 use lnfleet_gossip::snapshot::Snapshot;
 
 fn real_graph() -> Graph {
@@ -85,6 +87,60 @@ fn percentile(sorted: &[Duration], p: usize) -> Duration {
     sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
 }
 
+/// Runs `queries` random pairs from `nodes` per amount and prints p50/p99 beside the anchor.
+fn run(graph: &Graph, label: &str, nodes: &[NodeIndex], queries: usize) {
+    let mut rng = Rng(0x6765_7472_6f75_7465);
+    for amount_msat in [1_000_000_000u64, 10_000_000_000, 100_000_000_000] {
+        let mut flow_times = Vec::with_capacity(queries);
+        let mut path_times = Vec::with_capacity(queries);
+        let (mut found, mut parts, mut path_found) = (0, 0, 0);
+        let mut ppm_sum = 0u64;
+        let mut reasons: Vec<String> = Vec::new();
+        for _ in 0..queries {
+            let (a, b) = loop {
+                let (a, b) = (nodes[rng.below(nodes.len())], nodes[rng.below(nodes.len())]);
+                if a != b {
+                    break (a, b);
+                }
+            };
+            let (from, to) = (*graph.node_id(a).unwrap(), *graph.node_id(b).unwrap());
+            let request = GetRoutesRequest::new(from, to, amount_msat, amount_msat / 100, 18);
+            let start = Instant::now();
+            let result = getroutes(graph, &NoLiquidityInfo, &request);
+            flow_times.push(start.elapsed());
+            match &result {
+                Ok(routes) => {
+                    found += 1;
+                    parts += routes.routes.len();
+                    ppm_sum += routes.probability_ppm;
+                }
+                Err(GetRoutesError::RouteNotFound(reason)) => reasons.push(format!("{reason:?}")),
+                Err(other) => reasons.push(other.to_string()),
+            }
+            let single = GetRouteRequest::new(from, to, amount_msat, 10.0);
+            let start = Instant::now();
+            path_found += usize::from(getroute(graph, &NoLiquidityInfo, &single).is_ok());
+            path_times.push(start.elapsed());
+        }
+        flow_times.sort();
+        path_times.sort();
+        reasons.sort();
+        reasons.dedup_by(|a, b| a == b);
+        println!(
+            "{label} {:>5} BTC: getroutes p50 {:?} p99 {:?} ({found}/{queries} found, {:.1} parts \
+             and {} ppm on average; failures: {reasons:?}); anchor getroute p50 {:?} p99 {:?} \
+             ({path_found} found)",
+            amount_msat as f64 / 1e11,
+            percentile(&flow_times, 50),
+            percentile(&flow_times, 99),
+            parts as f64 / found.max(1) as f64,
+            ppm_sum / found.max(1) as u64,
+            percentile(&path_times, 50),
+            percentile(&path_times, 99),
+        );
+    }
+}
+
 fn main() {
     let queries: usize = std::env::args()
         .skip_while(|a| a != "--queries")
@@ -98,46 +154,16 @@ fn main() {
         scc.len(),
         graph.node_count()
     );
-    let mut rng = Rng(0x6765_7472_6f75_7465);
-    for amount_msat in [1_000_000_000u64, 10_000_000_000, 100_000_000_000] {
-        let mut flow_times = Vec::with_capacity(queries);
-        let mut path_times = Vec::with_capacity(queries);
-        let (mut found, mut parts, mut path_found) = (0, 0, 0);
-        let mut ppm_sum = 0u64;
-        for _ in 0..queries {
-            let (a, b) = loop {
-                let (a, b) = (scc[rng.below(scc.len())], scc[rng.below(scc.len())]);
-                if a != b {
-                    break (a, b);
-                }
-            };
-            let (from, to) = (*graph.node_id(a).unwrap(), *graph.node_id(b).unwrap());
-            let request = GetRoutesRequest::new(from, to, amount_msat, amount_msat / 100, 18);
-            let start = Instant::now();
-            let result = getroutes(&graph, &NoLiquidityInfo, &request);
-            flow_times.push(start.elapsed());
-            if let Ok(routes) = &result {
-                found += 1;
-                parts += routes.routes.len();
-                ppm_sum += routes.probability_ppm;
-            }
-            let single = GetRouteRequest::new(from, to, amount_msat, 10.0);
-            let start = Instant::now();
-            path_found += usize::from(getroute(&graph, &NoLiquidityInfo, &single).is_ok());
-            path_times.push(start.elapsed());
-        }
-        flow_times.sort();
-        path_times.sort();
-        println!(
-            "{:>5} BTC: getroutes p50 {:?} p99 {:?} ({found}/{queries} found, {:.1} parts and \
-             {} ppm on average); anchor getroute p50 {:?} p99 {:?} ({path_found} found)",
-            amount_msat as f64 / 1e11,
-            percentile(&flow_times, 50),
-            percentile(&flow_times, 99),
-            parts as f64 / found.max(1) as f64,
-            ppm_sum / found.max(1) as u64,
-            percentile(&path_times, 50),
-            percentile(&path_times, 99),
-        );
-    }
+    run(&graph, "scc", &scc, queries);
+    // Random SCC members are mostly small nodes that cannot hold 0.1 BTC at all; hubs (10+
+    // enabled channels each way) show the flow where large payments are possible.
+    let hubs: Vec<NodeIndex> = scc
+        .iter()
+        .copied()
+        .filter(|&n| {
+            graph.outgoing(n).filter(|e| e.enabled()).count() >= 10
+                && graph.incoming(n).filter(|e| e.enabled()).count() >= 10
+        })
+        .collect();
+    run(&graph, "hubs", &hubs, queries);
 }

@@ -231,8 +231,9 @@ pub fn getroutes(
         if parts.len() > request.maxparts as usize {
             // Keep only the channels of the largest parts and solve again; with one part the
             // union is a single path, so this ends.
-            keep_parts = keep_parts.min(parts.len()).saturating_sub(1).max(1);
-            net.keep_only(&paths::edges_of_largest(&parts, keep_parts));
+            let keep = keep_parts.min(parts.len().saturating_sub(1)).max(1);
+            net.keep_only(&paths::edges_of_largest(&parts, keep));
+            keep_parts = keep.saturating_sub(1).max(1);
             last_failure = NotFoundReason::TooManyParts;
             continue;
         }
