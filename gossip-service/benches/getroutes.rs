@@ -92,6 +92,7 @@ fn run(graph: &Graph, label: &str, nodes: &[NodeIndex], queries: usize) {
     let mut rng = Rng(0x6765_7472_6f75_7465);
     for amount_msat in [1_000_000_000u64, 10_000_000_000, 100_000_000_000] {
         let mut flow_times = Vec::with_capacity(queries);
+        let mut found_times = Vec::with_capacity(queries);
         let mut path_times = Vec::with_capacity(queries);
         let (mut found, mut parts, mut path_found) = (0, 0, 0);
         let mut ppm_sum = 0u64;
@@ -110,6 +111,7 @@ fn run(graph: &Graph, label: &str, nodes: &[NodeIndex], queries: usize) {
             flow_times.push(start.elapsed());
             match &result {
                 Ok(routes) => {
+                    found_times.push(start.elapsed());
                     found += 1;
                     parts += routes.routes.len();
                     ppm_sum += routes.probability_ppm;
@@ -123,11 +125,16 @@ fn run(graph: &Graph, label: &str, nodes: &[NodeIndex], queries: usize) {
             path_times.push(start.elapsed());
         }
         flow_times.sort();
+        found_times.sort();
+        let found_p50 = found_times
+            .get(found_times.len() / 2)
+            .copied()
+            .unwrap_or_default();
         path_times.sort();
         reasons.sort();
         reasons.dedup_by(|a, b| a == b);
         println!(
-            "{label} {:>5} BTC: getroutes p50 {:?} p99 {:?} ({found}/{queries} found, {:.1} parts \
+            "{label} {:>5} BTC: getroutes p50 {:?} p99 {:?}, p50 of answered {found_p50:?} ({found}/{queries} found, {:.1} parts \
              and {} ppm on average; failures: {reasons:?}); anchor getroute p50 {:?} p99 {:?} \
              ({path_found} found)",
             amount_msat as f64 / 1e11,

@@ -205,14 +205,49 @@ pub fn getroutes(
         return Err(invalid("maxparts", "at least 1"));
     }
 
+    // The source's channels out and the destination's channels in bound any flow: a cheap
+    // exact refusal that spares the solver (and its wider retry) hopeless queries.
+    let out_msat = side_capacity_msat(graph.outgoing(source), liquidity, request.amount_msat);
+    let in_msat = side_capacity_msat(graph.incoming(destination), liquidity, request.amount_msat);
+    if out_msat.min(in_msat) < request.amount_msat {
+        return Err(GetRoutesError::RouteNotFound(
+            NotFoundReason::InsufficientCapacity,
+        ));
+    }
+
     let mut weights = CostWeights::default();
-    let sub = subgraph::select(graph, liquidity, source, destination, request, weights);
+    let mut max_nodes = subgraph::MAX_NODES;
+    let mut sub = subgraph::select(
+        graph,
+        liquidity,
+        source,
+        destination,
+        request,
+        weights,
+        max_nodes,
+    );
     let mut net = network::Network::build(graph, liquidity, &sub, request.amount_msat);
     let mut last_failure = NotFoundReason::InsufficientCapacity;
     let mut keep_parts = request.maxparts as usize;
     for round in 0..MAX_ROUNDS {
         net.price(graph, &sub, weights);
         let Some(edge_units) = net.solve() else {
+            // The small subgraph may miss capacity the network has: look wider, once.
+            if max_nodes < subgraph::WIDE_NODES {
+                max_nodes = subgraph::WIDE_NODES;
+                sub = subgraph::select(
+                    graph,
+                    liquidity,
+                    source,
+                    destination,
+                    request,
+                    weights,
+                    max_nodes,
+                );
+                net = network::Network::build(graph, liquidity, &sub, request.amount_msat);
+                keep_parts = request.maxparts as usize;
+                continue;
+            }
             tracing::debug!(round, reason = %last_failure, "getroutes found no flow");
             return Err(GetRoutesError::RouteNotFound(last_failure));
         };
@@ -265,6 +300,18 @@ fn invalid(param: &'static str, reason: &str) -> GetRoutesError {
         param,
         reason: reason.into(),
     }
+}
+
+/// What the usable channels among `edges` can hold together.
+fn side_capacity_msat<'g>(
+    edges: impl Iterator<Item = EdgeRef<'g>>,
+    liquidity: &impl LiquidityView,
+    amount_msat: u64,
+) -> u64 {
+    edges
+        .filter(|e| usable(e, amount_msat))
+        .map(|e| subgraph::liquidity_max_msat(&e, liquidity))
+        .fold(0u64, u64::saturating_add)
 }
 
 /// Whether a channel direction may carry some part of a payment of `amount_msat` at all.

@@ -2,7 +2,8 @@
 //!
 //! One Dijkstra forward from the source and one backward from the destination, with a rough
 //! per-channel cost (hop, fee share, amount over capacity), score every node by the cheapest
-//! source → node → destination walk through it. The best [`MAX_NODES`] nodes and the usable
+//! source → node → destination walk through it. The best [`MAX_NODES`] nodes (or [`WIDE_NODES`]
+//! when those cannot carry the payment) and the usable
 //! channels among them form the subgraph the flow is solved on: a few hundred nodes instead of
 //! the whole network, so the flow solver's repeated shortest paths stay cheap.
 
@@ -15,6 +16,8 @@ use crate::liquidity::LiquidityView;
 
 /// Nodes kept in the subgraph.
 pub(super) const MAX_NODES: usize = 400;
+/// Nodes kept when the small subgraph could not carry the payment.
+pub(super) const WIDE_NODES: usize = 1_200;
 /// `-ln` of the chance that a random channel forwards at all (Core Lightning uses 0.98).
 pub(super) const HOP_NATS: f64 = 0.0202;
 
@@ -118,7 +121,7 @@ fn dijkstra(
     dist
 }
 
-/// The subgraph of the [`MAX_NODES`] nodes on the cheapest source → destination walks.
+/// The subgraph of the `max_nodes` nodes on the cheapest source → destination walks.
 pub(super) fn select(
     graph: &Graph,
     liquidity: &impl LiquidityView,
@@ -126,6 +129,7 @@ pub(super) fn select(
     destination: NodeIndex,
     request: &GetRoutesRequest,
     weights: CostWeights,
+    max_nodes: usize,
 ) -> Subgraph {
     let from_source = dijkstra(graph, liquidity, source, true, request, source, weights);
     let to_destination = dijkstra(
@@ -146,9 +150,9 @@ pub(super) fn select(
             (score.is_finite()).then_some((score, n as NodeIndex))
         })
         .collect();
-    if scored.len() > MAX_NODES {
-        scored.select_nth_unstable_by(MAX_NODES, |a, b| a.0.total_cmp(&b.0));
-        scored.truncate(MAX_NODES);
+    if scored.len() > max_nodes {
+        scored.select_nth_unstable_by(max_nodes, |a, b| a.0.total_cmp(&b.0));
+        scored.truncate(max_nodes);
     }
     let mut nodes: Vec<NodeIndex> = scored.into_iter().map(|(_, n)| n).collect();
     for must in [source, destination] {
