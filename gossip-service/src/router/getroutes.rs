@@ -232,8 +232,9 @@ pub fn getroutes(
     for round in 0..MAX_ROUNDS {
         net.price(graph, &sub, weights);
         let Some(edge_units) = net.solve() else {
-            // The small subgraph may miss capacity the network has: look wider, once.
-            if max_nodes < subgraph::WIDE_NODES {
+            // The small subgraph may miss capacity the network has: look wider, once, and only
+            // before any repair (a repaired network failing is not a lack of nodes).
+            if round == 0 && max_nodes < subgraph::WIDE_NODES {
                 max_nodes = subgraph::WIDE_NODES;
                 sub = subgraph::select(
                     graph,
