@@ -1,5 +1,14 @@
-//! The routing API: Core Lightning style JSON-RPC 2.0 over HTTP POST (`/`), method `getroute`
-//! with parameters by name or by position, answered from the shared graph and mission control.
+//! The routing API over HTTP POST:
+//! - Core Lightning style JSON-RPC 2.0 on `/`: methods `getroute` (parameters by name or by
+//!   position) and `getroutes` (see [`crate::router::getroutes`]);
+//! - REST on `/v1/getroute` and `/v1/getroutes`: a JSON object with the same parameter names,
+//!   the same JSON answer, and errors as `{"code", "message"}` with a 4xx status ([`rest`]).
+//!
+//! Both answer from the shared graph and mission control.
+
+mod error;
+mod getroutes_params;
+mod rest;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, RwLock};
@@ -8,17 +17,26 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use actix_web::dev::ServerHandle;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use lnfleet_actors::telemetry::{Metrics, MetricsError};
+use lnfleet_wire::ShortChannelId;
 use prometheus::{HistogramVec, IntCounterVec};
 use serde_json::{json, Value};
 
 use crate::graph::Graph;
+use crate::liquidity::{LiquidityBounds, LiquidityView};
 use crate::mission_control::{MissionControl, MissionControlConfig};
-use crate::router::{getroute, Exclusion, GetRouteRequest, RouteError};
+use crate::router::{getroute, getroutes, Exclusion, GetRouteRequest, RouteError};
+
+pub use error::ApiError;
+pub use getroutes_params::parse_getroutes;
 
 /// JSON-RPC 2.0: the method does not exist (Core Lightning answers the same code).
 pub const JSONRPC2_METHOD_NOT_FOUND: i32 = -32601;
 /// JSON-RPC 2.0: the request is not a JSON-RPC request.
 pub const JSONRPC2_INVALID_REQUEST: i32 = -32600;
+/// JSON-RPC 2.0: the body is not JSON.
+pub const JSONRPC2_PARSE_ERROR: i32 = -32700;
+/// JSON-RPC 2.0: the server failed.
+pub const JSONRPC2_INTERNAL_ERROR: i32 = -32603;
 
 /// What every request handler reads.
 pub struct RouterState {
@@ -31,6 +49,31 @@ pub struct RouterState {
 struct ApiMetrics {
     requests: IntCounterVec,
     duration: HistogramVec,
+    not_found: IntCounterVec,
+}
+
+/// The routing methods, as both front ends name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    GetRoute,
+    GetRoutes,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::GetRoute => "getroute",
+            Method::GetRoutes => "getroutes",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "getroute" => Some(Method::GetRoute),
+            "getroutes" => Some(Method::GetRoutes),
+            _ => None,
+        }
+    }
 }
 
 impl RouterState {
@@ -41,16 +84,21 @@ impl RouterState {
             metrics: ApiMetrics {
                 requests: metrics.counter_vec(
                     "rpc_requests_total",
-                    "JSON-RPC requests by method and result code class",
+                    "Routing requests by method and result",
                     &["method", "result"],
                 )?,
                 duration: metrics.histogram_vec(
                     "rpc_duration_seconds",
-                    "Time to answer a JSON-RPC request, by method",
+                    "Time to answer a routing request, by method",
                     &["method"],
                     Some(vec![
-                        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05,
+                        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1,
                     ]),
+                )?,
+                not_found: metrics.counter_vec(
+                    "routes_not_found_total",
+                    "Routing requests answered with route not found, by method",
+                    &["method"],
                 )?,
             },
         })
@@ -62,17 +110,32 @@ impl RouterState {
         let Some(method) = request.get("method").and_then(Value::as_str) else {
             return error_reply(id, JSONRPC2_INVALID_REQUEST, "missing method");
         };
-        let started = Instant::now();
-        let (label, outcome) = match method {
-            "getroute" => ("getroute", self.getroute(request.get("params"))),
-            _ => (
-                "unknown",
-                Err(json!({
-                    "code": JSONRPC2_METHOD_NOT_FOUND,
-                    "message": format!("Unknown command '{method}'"),
-                })),
-            ),
+        let Some(method) = Method::from_name(method) else {
+            self.metrics
+                .requests
+                .with_label_values(&["unknown", "error"])
+                .inc();
+            return error_reply(
+                id,
+                JSONRPC2_METHOD_NOT_FOUND,
+                &format!("Unknown command '{method}'"),
+            );
         };
+        match self.call(method, request.get("params")) {
+            Ok(value) => json!({ "jsonrpc": "2.0", "id": id, "result": value }),
+            Err(error) => json!({ "jsonrpc": "2.0", "id": id, "error": error.to_json() }),
+        }
+    }
+
+    /// Runs one routing method on `params` (an object, or for JSON-RPC an array), timing it
+    /// and counting the outcome.
+    pub fn call(&self, method: Method, params: Option<&Value>) -> Result<Value, ApiError> {
+        let started = Instant::now();
+        let outcome = match method {
+            Method::GetRoute => self.getroute(params),
+            Method::GetRoutes => self.getroutes(params),
+        };
+        let label = method.name();
         self.metrics
             .duration
             .with_label_values(&[label])
@@ -82,14 +145,14 @@ impl RouterState {
             .requests
             .with_label_values(&[label, result])
             .inc();
-        match outcome {
-            Ok(value) => json!({ "jsonrpc": "2.0", "id": id, "result": value }),
-            Err(error) => json!({ "jsonrpc": "2.0", "id": id, "error": error }),
+        if outcome.as_ref().is_err_and(ApiError::is_route_not_found) {
+            self.metrics.not_found.with_label_values(&[label]).inc();
         }
+        outcome
     }
 
-    fn getroute(&self, params: Option<&Value>) -> Result<Value, Value> {
-        let request = parse_getroute(params).map_err(|e| e.to_json_rpc())?;
+    /// Runs `search` with the graph and mission control's view as of now.
+    fn with_view<T>(&self, search: impl FnOnce(&Graph, &DynView<'_>) -> T) -> T {
         let graph = self.graph.read().unwrap_or_else(|p| p.into_inner());
         let mission = self
             .mission_control
@@ -104,8 +167,28 @@ impl RouterState {
                 .half_channel(scid, direction)
                 .map(|edge| edge.capacity_sat().saturating_mul(1000))
         });
-        let route = getroute(&graph, &view, &request).map_err(|e| e.to_json_rpc())?;
-        serde_json::to_value(route).map_err(|e| json!({ "code": -32603, "message": e.to_string() }))
+        search(&graph, &DynView(&view))
+    }
+
+    fn getroute(&self, params: Option<&Value>) -> Result<Value, ApiError> {
+        let request = parse_getroute(params)?;
+        let route = self.with_view(|graph, view| getroute(graph, view, &request))?;
+        serde_json::to_value(route).map_err(|e| ApiError::Internal(e.to_string()))
+    }
+
+    fn getroutes(&self, params: Option<&Value>) -> Result<Value, ApiError> {
+        let request = parse_getroutes(params)?;
+        let routes = self.with_view(|graph, view| getroutes(graph, view, &request))?;
+        serde_json::to_value(routes).map_err(|e| ApiError::Internal(e.to_string()))
+    }
+}
+
+/// Mission control's view behind a trait object, so one helper serves both searches.
+struct DynView<'a>(&'a dyn LiquidityView);
+
+impl LiquidityView for DynView<'_> {
+    fn bounds(&self, scid: ShortChannelId, direction: u8) -> Option<LiquidityBounds> {
+        self.0.bounds(scid, direction)
     }
 }
 
@@ -227,9 +310,15 @@ async fn rpc_handler(state: web::Data<Arc<RouterState>>, body: web::Bytes) -> Ht
             // Route search is CPU work: off the async executor.
             web::block(move || state.handle(&request))
                 .await
-                .unwrap_or_else(|_| error_reply(Value::Null, -32603, "internal error"))
+                .unwrap_or_else(|_| {
+                    error_reply(Value::Null, JSONRPC2_INTERNAL_ERROR, "internal error")
+                })
         }
-        Err(error) => error_reply(Value::Null, -32700, &format!("parse error: {error}")),
+        Err(error) => error_reply(
+            Value::Null,
+            JSONRPC2_PARSE_ERROR,
+            &format!("parse error: {error}"),
+        ),
     };
     HttpResponse::Ok().json(reply)
 }
@@ -256,7 +345,7 @@ impl Drop for ApiServer {
     }
 }
 
-/// Serves the JSON-RPC API on `addr` from a task of the current tokio runtime.
+/// Serves the JSON-RPC and REST API on `addr` from a task of the current tokio runtime.
 pub fn serve(addr: SocketAddr, state: Arc<RouterState>) -> std::io::Result<ApiServer> {
     let listener = TcpListener::bind(addr)?;
     let local_addr = listener.local_addr()?;
@@ -265,6 +354,8 @@ pub fn serve(addr: SocketAddr, state: Arc<RouterState>) -> std::io::Result<ApiSe
         App::new()
             .app_data(data.clone())
             .route("/", web::post().to(rpc_handler))
+            .route("/v1/getroute", web::post().to(rest::getroute))
+            .route("/v1/getroutes", web::post().to(rest::getroutes))
     })
     .workers(2)
     .disable_signals()

@@ -14,6 +14,7 @@
 //! channel must carry are known when it is considered.
 
 mod cost;
+pub mod getroutes;
 mod search;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ use crate::graph::Graph;
 use crate::liquidity::LiquidityView;
 
 pub use cost::{forwarding_fee_msat, risk_fee_msat, success_probability};
+pub use getroutes::{getroutes, GetRoutesError, GetRoutesRequest, PathStep, PaymentRoute, Routes};
 
 /// Core Lightning's default final CLTV when the caller gives none.
 pub const DEFAULT_CLTV: u32 = 9;
