@@ -92,7 +92,10 @@ impl EdgeProcess {
         let key_file = dir.join("hsm-client.key");
         std::fs::write(&key_file, hex::encode(backbone.client(edge_id).key)).expect("key file");
         let port = |what| {
-            SocketAddr::from(([127, 0, 0, 1], free_port().unwrap_or_else(|e| panic!("{what}: {e}"))))
+            SocketAddr::from((
+                [127, 0, 0, 1],
+                free_port().unwrap_or_else(|e| panic!("{what}: {e}")),
+            ))
         };
         let listen = port("listen");
         let telemetry = port("telemetry");
@@ -143,7 +146,8 @@ impl EdgeProcess {
 
     /// One JSON-RPC call over the socket, as Core Lightning frames it; the whole response.
     pub async fn rpc(&self, method: &str, params: Value) -> Value {
-        let request = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let request =
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
         let mut stream = tokio::net::UnixStream::connect(&self.rpc_file)
             .await
             .expect("rpc socket");
@@ -207,7 +211,11 @@ pub fn sample(metrics: &str, series: &str) -> Option<f64> {
 pub fn blocking_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(300)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split(' ').nth(1)?.parse().ok()?;
@@ -232,7 +240,11 @@ pub fn python() -> PathBuf {
     let path = std::env::var_os("LNFLEET_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| cache_dir().join("venv/bin/python"));
-    assert!(path.is_file(), "python with pyln not found at {}: run scripts/setup.sh", path.display());
+    assert!(
+        path.is_file(),
+        "python with pyln not found at {}: run scripts/setup.sh",
+        path.display()
+    );
     path
 }
 
@@ -245,7 +257,10 @@ fn interop_script(name: &str) -> PathBuf {
 /// pyln-client (Core Lightning's RPC client, unchanged) calling `method` on `rpc_file`.
 pub async fn pyln_rpc(rpc_file: &Path, method: &str, params: Option<Value>) -> Value {
     let mut command = tokio::process::Command::new(python());
-    command.arg(interop_script("pyln_rpc.py")).arg(rpc_file).arg(method);
+    command
+        .arg(interop_script("pyln_rpc.py"))
+        .arg(rpc_file)
+        .arg(method);
     if let Some(params) = params {
         command.arg(params.to_string());
     }
@@ -259,7 +274,8 @@ pub async fn pyln_rpc(rpc_file: &Path, method: &str, params: Option<Value>) -> V
         "pyln-client failed: {stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("pyln-client said {stdout:?}: {e}"))
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("pyln-client said {stdout:?}: {e}"))
 }
 
 /// A pyln-proto peer driven line by line (tests/interop/pyln_edge_peer.py).
@@ -309,7 +325,10 @@ impl PylnPeer {
             .spawn()
             .expect("python starts");
         if let (Some(dir), Some(pid)) = (std::env::var_os("LNFLEET_TEST_PIDDIR"), child.id()) {
-            let _ = std::fs::write(PathBuf::from(dir).join(format!("{pid}.pid")), pid.to_string());
+            let _ = std::fs::write(
+                PathBuf::from(dir).join(format!("{pid}.pid")),
+                pid.to_string(),
+            );
         }
         let stdin = child.stdin.take().expect("stdin");
         let stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
