@@ -222,3 +222,52 @@ async fn pyln_client_reads_getinfo_help_and_errors() {
     assert_eq!(status, 200);
     tokio::time::sleep(Duration::from_millis(10)).await;
 }
+
+/// An edge never holds a node secret: the binary has no option to load one, and with an HSM
+/// client that may not do ECDH, no handshake completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshakes_work_only_through_the_hsm() {
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_edge-node"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).to_lowercase();
+    assert!(help.contains("--hsm-client-id"), "{help}");
+    for word in ["secret", "seed", "private", "node-key", "mnemonic"] {
+        assert!(
+            !help.contains(word),
+            "edge-node --help mentions {word}: {help}"
+        );
+    }
+
+    let backbone = Backbone::start_with_permissions(&[("edge-a", &["node_info"])]).await;
+    let edge = EdgeProcess::start(&backbone, "edge-a", &[]);
+    let refused = std::process::Command::new(support::python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/interop/pyln_edge_peer.py"
+        ))
+        .args(["initiator", "--port", &edge.listen.port().to_string()])
+        .args([
+            "--node-id",
+            &backbone.node_id().to_string(),
+            "--timeout",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        !refused.status.success(),
+        "the handshake completed without ECDH rights: {said}"
+    );
+    assert!(said.contains("handshake failed"), "{said}");
+    eventually("the edge counts the failed handshake", || async {
+        sample(
+            &edge.metrics(),
+            "lnfleet_edge_peer_handshakes_total{outcome=\"handshake\"}",
+        )
+        .is_some_and(|n| n >= 1.0)
+    })
+    .await;
+}

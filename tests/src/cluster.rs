@@ -61,7 +61,8 @@ pub struct GossipApi {
     _telemetry: TelemetryServer,
 }
 
-async fn start_gossip(port: u16) -> anyhow::Result<GossipApi> {
+/// Starts the routing API over the snapshot on `port` (0: a free one).
+pub async fn start_gossip(port: u16) -> anyhow::Result<GossipApi> {
     let (snapshot, node_map) = default_snapshot();
     let graph = tokio::task::spawn_blocking(move || {
         Snapshot::load(&snapshot, &node_map).map(|s| Graph::from_snapshot(&s))

@@ -33,15 +33,24 @@ pub struct Backbone {
 impl Backbone {
     /// `edge_ids`: one HSM client each, allowed `ecdh` and `node_info` only.
     pub async fn start(edge_ids: &[&str]) -> Backbone {
+        let specs: Vec<(&str, &[&'static str])> = edge_ids
+            .iter()
+            .map(|id| (*id, &["ecdh", "node_info"][..]))
+            .collect();
+        Backbone::start_with_permissions(&specs).await
+    }
+
+    /// Each edge's HSM client with the permissions given.
+    pub async fn start_with_permissions(edges: &[(&str, &[&'static str])]) -> Backbone {
         let redis = RedisServer::start().expect("redis starts");
         let kafka = KafkaBroker::start().expect("tansu starts");
         let config = KafkaConfig::new(kafka.bootstrap(), "edge-test-setup");
         ensure_topics(&config, &topics::ALL)
             .await
             .expect("topics created");
-        let clients: Vec<HsmClientSpec> = edge_ids
+        let clients: Vec<HsmClientSpec> = edges
             .iter()
-            .map(|id| HsmClientSpec::new(id, &["ecdh", "node_info"]))
+            .map(|(id, permissions)| HsmClientSpec::new(id, permissions))
             .collect();
         let refs: Vec<&HsmClientSpec> = clients.iter().collect();
         let hsm = RunningHsm::start(&redis.url(), "hsm-edge-test", &[7; 32], &[0], &refs)
