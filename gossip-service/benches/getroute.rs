@@ -26,6 +26,13 @@ use lnfleet_gossip::snapshot::Snapshot;
 mod ldk;
 
 const COMPARE_QUERIES: usize = 1_000;
+/// Queries in a smoke-test run.
+const SMOKE_COMPARE_QUERIES: usize = 10;
+/// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
+fn smoke_test_run() -> bool {
+    !std::env::args().any(|arg| arg == "--bench")
+}
+
 const COMPARE_SEED: u64 = 0x6265_6e63_685f_6c64;
 
 fn real_snapshot() -> Snapshot {
@@ -110,7 +117,12 @@ fn compare_with_ldk(snapshot: &Snapshot, graph: &Graph) {
     let ldk_build = start.elapsed();
     let scorer = ldk::default_scorer(&ldk_graph);
     let scc = ldk::largest_scc(graph);
-    let triples = ldk::random_triples(graph, &scc, COMPARE_QUERIES, COMPARE_SEED);
+    let count = if smoke_test_run() {
+        SMOKE_COMPARE_QUERIES
+    } else {
+        COMPARE_QUERIES
+    };
+    let triples = ldk::random_triples(graph, &scc, count, COMPARE_SEED);
 
     let mut ours = Vec::with_capacity(triples.len());
     let mut theirs = Vec::with_capacity(triples.len());

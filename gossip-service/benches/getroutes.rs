@@ -148,12 +148,17 @@ fn run(graph: &Graph, label: &str, nodes: &[NodeIndex], queries: usize) {
     }
 }
 
+/// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
+fn smoke_test_run() -> bool {
+    !std::env::args().any(|arg| arg == "--bench")
+}
+
 fn main() {
     let queries: usize = std::env::args()
         .skip_while(|a| a != "--queries")
         .nth(1)
         .and_then(|n| n.parse().ok())
-        .unwrap_or(100);
+        .unwrap_or(if smoke_test_run() { 2 } else { 100 });
     let graph = real_graph();
     let scc = largest_scc(&graph);
     println!(

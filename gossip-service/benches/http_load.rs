@@ -25,9 +25,17 @@ use serde_json::{json, Value};
 /// Distinct request bodies the clients cycle through.
 const BODIES: usize = 4096;
 
+/// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
+fn smoke_test_run() -> bool {
+    !std::env::args().any(|arg| arg == "--bench")
+}
+
 fn main() {
-    let seconds: u64 = env_or("HTTP_LOAD_SECS", "10").parse().unwrap_or(10);
-    let levels: Vec<usize> = env_or("HTTP_LOAD_CLIENTS", "16,32,64")
+    let smoke = smoke_test_run();
+    let seconds: u64 = env_or("HTTP_LOAD_SECS", if smoke { "1" } else { "10" })
+        .parse()
+        .unwrap_or(10);
+    let levels: Vec<usize> = env_or("HTTP_LOAD_CLIENTS", if smoke { "2" } else { "16,32,64" })
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();

@@ -38,6 +38,11 @@ const SEED: u64 = 0x696e_6765_7374;
 /// RSS pages are 4 KiB on the x86-64 / aarch64 Linux this runs on.
 const PAGE_BYTES: usize = 4096;
 
+/// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
+fn smoke_test_run() -> bool {
+    !std::env::args().any(|arg| arg == "--bench")
+}
+
 fn main() {
     let snapshot = load_snapshot();
     graph_memory(&snapshot);
@@ -45,7 +50,11 @@ fn main() {
     let limit = std::env::var("INGEST_CHANNELS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_CHANNELS);
+        .unwrap_or(if smoke_test_run() {
+            300
+        } else {
+            DEFAULT_CHANNELS
+        });
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -74,7 +74,12 @@ impl PeerHooks for EdgeHooks {
         self.gossip.on_disconnected(peer);
         let cluster = self.cluster.clone();
         let info = peer.clone();
-        tokio::spawn(async move {
+        // While the runtime is being torn down there is nothing to spawn on: the lease then
+        // expires on its own.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
             if let Err(error) = cluster.on_peer_disconnected(&info).await {
                 tracing::warn!(peer = %info.peer_id, %error, "releasing the peer lease failed");
             }
