@@ -91,6 +91,12 @@ impl Cluster {
         }
     }
 
+    /// The edge's SIGTERM path, while the runtime still runs: every connection is closed and
+    /// its lease released before the actix system goes away.
+    async fn stop(self) {
+        self.edge.shutdown(Duration::from_secs(10)).await;
+    }
+
     /// `lnfleet_edge_<name>{<label>="<value>"}` as `/metrics` shows it (0 when never counted).
     fn counter(&self, name: &str, label: &str, value: &str) -> u64 {
         let series = format!("lnfleet_edge_{name}{{{label}=\"{value}\"}} ");
@@ -268,6 +274,15 @@ async fn ldk_connects_and_stays_connected_through_pings_both_ways() {
         .encode_text()
         .contains("lnfleet_edge_peers_connected 1"));
     assert_eq!(ldk.peer_manager.list_peers().len(), 1);
+
+    // The edge's shutdown closes the connection: LDK sees it go.
+    cluster.stop().await;
+    wait_until(
+        "LDK sees the edge close the connection",
+        || ldk.peer(&edge_id).is_none(),
+        &ldk,
+    )
+    .await;
 }
 
 #[actix::test]
@@ -354,4 +369,5 @@ async fn ldk_gossip_reaches_ln_gossip_raw_and_valid_gossip_reaches_ldk() {
     drop(graph);
     assert!(cluster.connection_to(&ldk.node_id).is_some());
     assert_eq!(cluster.disconnects(), 0);
+    cluster.stop().await;
 }
