@@ -38,6 +38,9 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "Kubernetes manifests, schemas and alert rules"
+scripts/k8s-check.sh
+
 step "cargo test (unit, property, integration, interop; benches run once as smoke tests)"
 cargo test --workspace --all-targets --locked
 

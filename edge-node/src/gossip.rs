@@ -246,6 +246,7 @@ impl EdgeGossip {
                 {
                     tracing::warn!(peer = %peer.peer_id(), %error, "gossip not relayed");
                 }
+                self.resume_stalled_sync(&peer).await;
             }
             Message::QueryChannelRange(query) => {
                 let answer = match self.inner.index.read() {
@@ -290,6 +291,7 @@ impl EdgeGossip {
                 let next = state.sync.next_scid_query(
                     self.inner.config.chain_hash,
                     self.inner.config.scid_query_batch,
+                    std::time::Instant::now(),
                 );
                 drop(state);
                 if let Some(query) = next {
@@ -299,10 +301,11 @@ impl EdgeGossip {
             Message::ReplyShortChannelIdsEnd(_) => {
                 let session = self.session(&peer);
                 let mut state = session.state.lock().await;
-                state.sync.scid_query_in_flight = false;
+                state.sync.scid_query_sent_at = None;
                 let next = state.sync.next_scid_query(
                     self.inner.config.chain_hash,
                     self.inner.config.scid_query_batch,
+                    std::time::Instant::now(),
                 );
                 drop(state);
                 if let Some(query) = next {
@@ -312,6 +315,25 @@ impl EdgeGossip {
             other => {
                 tracing::debug!(peer = %peer.peer_id(), message = other.name(), "not gossip, ignored");
             }
+        }
+    }
+
+    /// Sends the next scid batch if the peer left our last query unanswered too long.
+    async fn resume_stalled_sync(&self, peer: &PeerHandle) {
+        let session = self.session(peer);
+        let mut state = session.state.lock().await;
+        if state.sync.scid_query_sent_at.is_none() {
+            return;
+        }
+        let next = state.sync.next_scid_query(
+            self.inner.config.chain_hash,
+            self.inner.config.scid_query_batch,
+            std::time::Instant::now(),
+        );
+        drop(state);
+        if let Some(query) = next {
+            tracing::debug!(peer = %peer.peer_id(), "scid query unanswered; sending the next batch");
+            let _ = peer.send(query).await;
         }
     }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use lnfleet_wire::gossip::{
     EncodedShortIds, GossipTimestampFilter, QueryChannelRange, QueryShortChannelIds,
@@ -36,9 +37,13 @@ pub struct OutgoingSync {
     pub range_query: Option<QueryChannelRange>,
     /// Scids the peer has that we do not, to ask for (a set: replies may overlap by a block).
     pub wanted: BTreeSet<ShortChannelId>,
-    /// A `query_short_channel_ids` awaits its `reply_short_channel_ids_end`.
-    pub scid_query_in_flight: bool,
+    /// When the `query_short_channel_ids` awaiting its `reply_short_channel_ids_end` was sent.
+    pub scid_query_sent_at: Option<Instant>,
 }
+
+/// A peer that has not ended our scid query by then is taken not to answer it (LDK 0.2 does not
+/// implement `query_short_channel_ids`): the next batch may go out.
+pub const SCID_QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl OutgoingSync {
     /// Takes a reply to our range query; returns whether it was the last one.
@@ -64,8 +69,16 @@ impl OutgoingSync {
     }
 
     /// The next `query_short_channel_ids` to send, if none is in flight and scids are wanted.
-    pub fn next_scid_query(&mut self, chain_hash: ChainHash, batch: usize) -> Option<Vec<u8>> {
-        if self.scid_query_in_flight || self.wanted.is_empty() {
+    pub fn next_scid_query(
+        &mut self,
+        chain_hash: ChainHash,
+        batch: usize,
+        now: Instant,
+    ) -> Option<Vec<u8>> {
+        let in_flight = self
+            .scid_query_sent_at
+            .is_some_and(|sent| now.saturating_duration_since(sent) < SCID_QUERY_TIMEOUT);
+        if in_flight || self.wanted.is_empty() {
             return None;
         }
         let take = batch.clamp(1, EncodedShortIds::MAX_IDS);
@@ -73,7 +86,7 @@ impl OutgoingSync {
         let ids: Vec<ShortChannelId> = std::iter::from_fn(|| self.wanted.pop_first())
             .take(take)
             .collect();
-        self.scid_query_in_flight = true;
+        self.scid_query_sent_at = Some(now);
         Some(
             QueryShortChannelIds {
                 chain_hash,
@@ -173,5 +186,28 @@ async fn relay_live(
             }
             stats.live_sent.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scid(block: u32) -> ShortChannelId {
+        ShortChannelId::new(block, 1, 0).expect("valid scid")
+    }
+
+    #[test]
+    fn an_unanswered_scid_query_lets_the_next_batch_go_after_the_timeout() {
+        let mut sync = OutgoingSync::default();
+        sync.wanted.extend([scid(1), scid(2), scid(3)]);
+        let start = Instant::now();
+        assert!(sync.next_scid_query(ChainHash::REGTEST, 2, start).is_some());
+        assert_eq!(sync.wanted.len(), 1);
+        // In flight: nothing more until the end reply or the timeout.
+        assert!(sync.next_scid_query(ChainHash::REGTEST, 2, start + Duration::from_secs(1)).is_none());
+        let later = start + SCID_QUERY_TIMEOUT + Duration::from_secs(1);
+        assert!(sync.next_scid_query(ChainHash::REGTEST, 2, later).is_some());
+        assert!(sync.wanted.is_empty());
     }
 }
