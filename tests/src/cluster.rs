@@ -1,6 +1,6 @@
-//! The local cluster the README's first command runs: what exists of lnfleet today, on loopback.
-//! It grows with every service: the HSM, the gossip service and the edge nodes join here as they
-//! are built.
+//! The local cluster the README's first command runs, on loopback: Redis, a Kafka-protocol broker
+//! with the topics, an hsm-service replica holding the node key, the gossip service's routing API
+//! over the mainnet snapshot, and two edges serving the HSM's node id as one virtual node.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -14,9 +14,10 @@ use lnfleet_wire::message::Message;
 use lnfleet_wire::noise::LocalStaticKey;
 use lnfleet_wire::ChainHash;
 use secp256k1::{PublicKey, SecretKey};
-use tokio::task::JoinHandle;
 
-use lnfleet_actors::hsm::{HsmClient, HsmClientConfig, HsmClientMetrics};
+use lnfleet_actors::hsm::HsmClientConfig;
+use lnfleet_edge::node::EdgeConfig;
+use lnfleet_edge::peer::PeerConfig;
 
 use lnfleet_actors::telemetry::{Metrics, Readiness, TelemetryServer};
 use lnfleet_gossip::api::{self, ApiServer, RouterState};
@@ -25,10 +26,11 @@ use lnfleet_gossip::snapshot::Snapshot;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::edge::EdgeThread;
 use crate::harness::{free_port, KafkaBroker, RedisServer};
 use crate::hsm::{http_get, HsmClientSpec, RunningHsm};
 use crate::http::http_post_json;
-use crate::peer::{run_loopback_node, HsmNodeKey, PeerConnection, SessionConfig};
+use crate::peer::PeerConnection;
 
 /// Ports to use; 0 picks a free one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -133,8 +135,9 @@ pub struct Cluster {
     pub hsm: RunningHsm,
     pub gossip: GossipApi,
     pub node_id: PublicKey,
-    pub node_addr: SocketAddr,
-    node: JoinHandle<std::io::Result<()>>,
+    /// Two edges serving `node_id`; the first listens on the requested node port.
+    pub edges: Vec<EdgeThread>,
+    _dir: tempfile::TempDir,
 }
 
 impl Cluster {
@@ -152,34 +155,59 @@ impl Cluster {
         kafka::ensure_topics(&config, &topics::ALL).await?;
         tracing::info!(count = topics::ALL.len(), "kafka topics ready");
 
-        // The HSM holds the node key; the BOLT 8 node asks it for the handshake's ECDH.
+        // The HSM holds the node key; the edges ask it for every handshake's ECDH.
         let hsm_seed: [u8; 32] = secp256k1::rand::random();
-        let edge = HsmClientSpec::new("loopback-edge", &["node_info", "ecdh"]);
-        let hsm = RunningHsm::start(&redis.url(), "hsm-0", &hsm_seed, &[0], &[&edge]).await?;
+        let edge_clients = [
+            HsmClientSpec::new("edge-a", &["node_info", "ecdh"]),
+            HsmClientSpec::new("edge-b", &["node_info", "ecdh"]),
+        ];
+        let client_refs: Vec<&HsmClientSpec> = edge_clients.iter().collect();
+        let hsm = RunningHsm::start(&redis.url(), "hsm-0", &hsm_seed, &[0], &client_refs).await?;
         let node_id = *hsm
             .node_ids
             .first()
             .ok_or_else(|| anyhow::anyhow!("hsm serves no node"))?;
         tracing::info!(%node_id, telemetry = %hsm.telemetry_addr, "hsm-service started");
-        let registry = prometheus::Registry::new();
-        let client = HsmClient::connect(
-            &redis.url(),
-            edge.credential.clone(),
-            HsmClientConfig::default(),
-            HsmClientMetrics::register(&registry)?,
-        )
-        .await?;
-        let key = HsmNodeKey { client, node_id };
-
-        let node_port = port_or_free(ports.node)?;
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", node_port)).await?;
-        let node_addr = listener.local_addr()?;
-        let node = tokio::spawn(run_loopback_node(listener, key, SessionConfig::default()));
-        tracing::info!(%node_id, %node_addr, "loopback bolt 8 node listening");
 
         let gossip = start_gossip(ports.gossip).await?;
         tracing::info!(addr = %gossip.addr, nodes = gossip.nodes, channels = gossip.channels,
             "gossip-service routing api listening");
+
+        let dir = tempfile::tempdir()?;
+        let mut edges = Vec::new();
+        for (i, client) in edge_clients.iter().enumerate() {
+            let edge_id = client.credential.client_id().to_owned();
+            let port = if i == 0 {
+                port_or_free(ports.node)?
+            } else {
+                free_port()?
+            };
+            let mut kafka = KafkaConfig::new(broker.bootstrap(), format!("edge-{edge_id}"));
+            kafka.session_timeout = Duration::from_secs(6);
+            let mut peer = PeerConfig::default();
+            peer.session.chain = ChainHash::REGTEST;
+            let config = EdgeConfig {
+                edge_id: edge_id.clone(),
+                listen: SocketAddr::from(([127, 0, 0, 1], port)),
+                node_id: Some(node_id),
+                chain: ChainHash::REGTEST,
+                network: "regtest".into(),
+                redis_url: redis.url(),
+                kafka,
+                hsm_credential: client.credential.clone(),
+                hsm: HsmClientConfig::default(),
+                gossip_url: format!("http://{}/", gossip.addr),
+                rpc_file: Some(dir.path().join(format!("{edge_id}-rpc"))),
+                rpc_listen: Some(SocketAddr::from(([127, 0, 0, 1], free_port()?))),
+                alias: format!("lnfleet-{edge_id}"),
+                peer,
+                lease_ttl: Duration::from_secs(15),
+                heartbeat_interval: Duration::from_secs(5),
+            };
+            let edge = EdgeThread::start(config).await?;
+            tracing::info!(edge = %edge_id, listen = %edge.addrs.listen, "edge-node started");
+            edges.push(edge);
+        }
 
         Ok(Cluster {
             redis,
@@ -187,8 +215,8 @@ impl Cluster {
             hsm,
             gossip,
             node_id,
-            node_addr,
-            node,
+            edges,
+            _dir: dir,
         })
     }
 
@@ -212,17 +240,27 @@ impl Cluster {
             self.node_id, self.hsm.telemetry_addr
         ));
         out.push_str(&format!(
-            "bolt 8 node    {}@{} (loopback node, regtest; its handshake ECDH is done by the hsm)\n",
-            self.node_id, self.node_addr
-        ));
-        out.push_str(&format!(
-            "gossip-service http://{} (JSON-RPC getroute; mainnet snapshot 2026-02-03: {} nodes, \
-             {} channels; metrics http://{}/metrics; no Kafka ingest yet)\n",
+            "gossip-service http://{} (JSON-RPC and REST getroute/getroutes; mainnet snapshot \
+             2026-02-03: {} nodes, {} channels; metrics http://{}/metrics)\n",
             self.gossip.addr, self.gossip.nodes, self.gossip.channels, self.gossip.telemetry_addr
         ));
-        out.push_str(
-            "edge nodes     not built yet (issue 5: two edges serving one virtual node)\n",
-        );
+        for edge in &self.edges {
+            let addrs = &edge.addrs;
+            out.push_str(&format!(
+                "edge-node      {}: {}@{} (regtest; ECDH by the hsm), rpc socket {}, rpc http \
+                 http://{}/, metrics http://{}/metrics\n",
+                edge.edge_id,
+                addrs.node_id,
+                addrs.listen,
+                addrs
+                    .rpc_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                addrs.rpc_http.map(|a| a.to_string()).unwrap_or_default(),
+                addrs.telemetry,
+            ));
+        }
         out
     }
 
@@ -262,15 +300,40 @@ impl Cluster {
 
         let key = LocalStaticKey::new(SecretKey::new(&mut secp256k1::rand::thread_rng()));
         let limit = Duration::from_secs(10);
-        let mut peer = PeerConnection::connect(self.node_addr, &key, self.node_id, limit).await?;
-        let ours = Init::new(Features::new(), vec![ChainHash::REGTEST], None);
-        peer.exchange_init(&ours, limit).await?;
-        peer.send(&Ping::new(16, 0).into()).await?;
-        match tokio::time::timeout(limit, peer.recv()).await?? {
-            Message::Pong(pong) if pong.ignored.len() == 16 => {}
-            other => anyhow::bail!("loopback node answered ping with {}", other.name()),
+        for edge in &self.edges {
+            let (status, body) = http_get(edge.addrs.telemetry, "/readyz").await?;
+            anyhow::ensure!(status == 200, "{} not ready: {body}", edge.edge_id);
+            let mut peer =
+                PeerConnection::connect(edge.addrs.listen, &key, self.node_id, limit).await?;
+            let ours = Init::new(Features::new(), vec![ChainHash::REGTEST], None);
+            peer.exchange_init(&ours, limit).await?;
+            peer.send(&Ping::new(16, 0).into()).await?;
+            loop {
+                match tokio::time::timeout(limit, peer.recv()).await?? {
+                    Message::Pong(pong) if pong.ignored.len() == 16 => break,
+                    // The edge asks a new peer for gossip first.
+                    Message::GossipTimestampFilter(_) | Message::QueryChannelRange(_) => {}
+                    other => anyhow::bail!("{} answered ping with {}", edge.edge_id, other.name()),
+                }
+            }
+            peer.shutdown().await;
+            let rpc = edge
+                .addrs
+                .rpc_http
+                .ok_or_else(|| anyhow::anyhow!("{} has no rpc http", edge.edge_id))?;
+            let request = r#"{"jsonrpc":"2.0","id":1,"method":"getinfo","params":{}}"#;
+            let (_, body) = http_post_json(rpc, "/", request).await?;
+            let info: serde_json::Value = serde_json::from_str(&body)?;
+            anyhow::ensure!(
+                info["result"]["id"] == self.node_id.to_string().as_str(),
+                "{} serves another node id: {body}",
+                edge.edge_id
+            );
         }
-        peer.shutdown().await;
+        tracing::info!(
+            edges = self.edges.len(),
+            "check: every edge is the same node: bolt 8 handshake (ecdh by the hsm), init, ping/pong, getinfo"
+        );
 
         let reply = self.gossip.demo_route("100000sat").await?;
         let hops = reply["result"]["route"]
@@ -289,13 +352,13 @@ impl Cluster {
             metrics.contains(r#"lnfleet_hsm_requests_total{operation="ecdh",result="ok"}"#),
             "the handshake did not go through the hsm"
         );
-        tracing::info!("check: bolt 8 handshake (ecdh by the hsm), init and ping/pong");
         Ok(())
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.node.abort();
+        // Edges first: they release their leases in Redis while it still runs.
+        self.edges.clear();
     }
 }

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cluster;
+pub mod edge;
 pub mod gossip;
 pub mod harness;
 pub mod hsm;

@@ -205,7 +205,9 @@ mod tests {
         assert!(sync.next_scid_query(ChainHash::REGTEST, 2, start).is_some());
         assert_eq!(sync.wanted.len(), 1);
         // In flight: nothing more until the end reply or the timeout.
-        assert!(sync.next_scid_query(ChainHash::REGTEST, 2, start + Duration::from_secs(1)).is_none());
+        assert!(sync
+            .next_scid_query(ChainHash::REGTEST, 2, start + Duration::from_secs(1))
+            .is_none());
         let later = start + SCID_QUERY_TIMEOUT + Duration::from_secs(1);
         assert!(sync.next_scid_query(ChainHash::REGTEST, 2, later).is_some());
         assert!(sync.wanted.is_empty());

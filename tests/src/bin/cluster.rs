@@ -12,7 +12,7 @@ struct Args {
     /// Kafka broker port (0: any free port).
     #[arg(long, default_value_t = 0)]
     kafka_port: u16,
-    /// BOLT 8 node port (0: any free port).
+    /// The first edge's BOLT 8 port (0: any free port).
     #[arg(long, default_value_t = 0)]
     node_port: u16,
     /// gossip-service JSON-RPC port (0: any free port).
