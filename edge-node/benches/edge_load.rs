@@ -213,6 +213,41 @@ impl Listener {
     fn rss_kib(&self) -> u64 {
         status_kib(&format!("/proc/{}/status", self.child.id()), "VmRSS:")
     }
+
+    /// CPU time the child has used, all threads, user + system: a figure that holds on a busy
+    /// machine, where wall-clock rates drift.
+    fn cpu(&self) -> Duration {
+        cpu_time(self.child.id())
+    }
+}
+
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn cpu_time(pid: u32) -> Duration {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|text| {
+            // Fields after the command name, which is in parentheses and may hold spaces:
+            // utime and stime are the 12th and 13th of them.
+            let rest = text.rsplit_once(')')?.1.to_owned();
+            let fields: Vec<u64> = rest
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            Some(fields.iter().sum::<u64>())
+        })
+        .unwrap_or(0);
+    Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
 }
 
 impl Drop for Listener {
@@ -405,6 +440,8 @@ fn local_ecdh(duration: Duration) -> Latencies {
 
 struct Throughput {
     round_trips: u64,
+    /// The edge process's CPU time over the run (zero for the in-process anchor).
+    edge_cpu: Duration,
     per_second: f64,
     mb_per_second: f64,
 }
@@ -464,6 +501,7 @@ async fn ping_stream(
     let bytes = pongs * ping_len + pong_bytes;
     Ok(Throughput {
         round_trips: pongs,
+        edge_cpu: Duration::ZERO,
         per_second: pongs as f64 / elapsed,
         mb_per_second: bytes as f64 / elapsed / 1e6,
     })
@@ -508,6 +546,7 @@ fn noise_round_trips(size: u16, duration: Duration) -> anyhow::Result<Throughput
     let bytes = round_trips * (ping.len() + pong.len()) as u64;
     Ok(Throughput {
         round_trips,
+        edge_cpu: Duration::ZERO,
         per_second: round_trips as f64 / elapsed,
         mb_per_second: bytes as f64 / elapsed / 1e6,
     })
@@ -626,8 +665,12 @@ fn parent() -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_secs(2));
 
     // 1: handshakes.
+    let cpu = edge.cpu();
     let edge_hs = runtime.block_on(handshakes(edge.addr, edge.node_id, concurrency, duration));
+    let edge_hs_cpu = edge.cpu().saturating_sub(cpu);
+    let cpu = local.cpu();
     let local_hs = runtime.block_on(handshakes(local.addr, local.node_id, concurrency, duration));
+    let local_hs_cpu = local.cpu().saturating_sub(cpu);
     let ecdh = runtime.block_on(hsm_ecdh(
         &redis.url(),
         &spec,
@@ -640,23 +683,30 @@ fn parent() -> anyhow::Result<()> {
     // 2: throughput per connection.
     let mut throughput = Vec::new();
     for &size in &sizes {
-        let through_edge = runtime.block_on(ping_stream(
+        let cpu = edge.cpu();
+        let mut through_edge = runtime.block_on(ping_stream(
             edge.addr,
             edge.node_id,
             size,
             window,
             throughput_duration,
         ))?;
+        through_edge.edge_cpu = edge.cpu().saturating_sub(cpu);
         let anchor = noise_round_trips(size, Duration::from_secs(1))?;
         throughput.push((size, through_edge, anchor));
     }
 
     println!("\n## Handshakes ({concurrency} concurrent clients, {secs} s each; connect + BOLT 8 + init + close)\n");
-    println!("| path | handshakes | failures | per second | p50 | p99 |");
-    println!("|---|---|---|---|---|---|");
-    let row = |name: &str, l: &Latencies| {
+    println!(
+        "| path | handshakes | failures | per second | p50 | p99 | listener CPU per handshake |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    let row = |name: &str, l: &Latencies, cpu: Option<Duration>| {
+        let per = cpu
+            .map(|cpu| format!("{:.0} µs", cpu.as_secs_f64() * 1e6 / l.count.max(1) as f64))
+            .unwrap_or_default();
         println!(
-            "| {name} | {} | {} | {:.0} /s | {:.2} ms | {:.2} ms |",
+            "| {name} | {} | {} | {:.0} /s | {:.2} ms | {:.2} ms | {per} |",
             l.count,
             l.failures,
             l.per_second,
@@ -664,22 +714,32 @@ fn parent() -> anyhow::Result<()> {
             ms(l.p99)
         )
     };
-    row("edge, node key in the remote HSM", &edge_hs);
-    row("anchor: bare peer layer, local key", &local_hs);
-    row("anchor: HSM ECDH alone (via Redis)", &ecdh);
-    row("anchor: ECDH in process (1 thread)", &in_process_ecdh);
+    row(
+        "edge, node key in the remote HSM",
+        &edge_hs,
+        Some(edge_hs_cpu),
+    );
+    row(
+        "anchor: bare peer layer, local key",
+        &local_hs,
+        Some(local_hs_cpu),
+    );
+    row("anchor: HSM ECDH alone (via Redis)", &ecdh, None);
+    row("anchor: ECDH in process (1 thread)", &in_process_ecdh, None);
 
     println!("\n## Throughput, one connection (ping + pong, {window} pings in flight, {throughput_secs} s per size)\n");
-    println!("| ping padding = pong bytes | edge round trips/s | edge MB/s (both ways) | anchor: in-process noise round trips/s | anchor MB/s |");
-    println!("|---|---|---|---|---|");
+    println!("| ping padding = pong bytes | edge round trips/s | edge MB/s (both ways) | edge CPU per round trip | anchor: in-process noise round trips/s | anchor MB/s | anchor CPU per round trip |");
+    println!("|---|---|---|---|---|---|---|");
     for (size, edge_t, anchor) in &throughput {
         println!(
-            "| {size} B | {:.0} /s ({} total) | {:.1} | {:.0} /s | {:.1} |",
+            "| {size} B | {:.0} /s ({} total) | {:.1} | {:.1} µs | {:.0} /s | {:.1} | {:.1} µs |",
             edge_t.per_second,
             edge_t.round_trips,
             edge_t.mb_per_second,
+            edge_t.edge_cpu.as_secs_f64() * 1e6 / edge_t.round_trips.max(1) as f64,
             anchor.per_second,
-            anchor.mb_per_second
+            anchor.mb_per_second,
+            1e6 / anchor.per_second.max(1.0)
         );
     }
 
