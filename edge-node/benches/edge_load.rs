@@ -728,7 +728,7 @@ fn parent() -> anyhow::Result<()> {
     row("anchor: ECDH in process (1 thread)", &in_process_ecdh, None);
 
     println!("\n## Throughput, one connection (ping + pong, {window} pings in flight, {throughput_secs} s per size)\n");
-    println!("| ping padding = pong bytes | edge round trips/s | edge MB/s (both ways) | edge CPU per round trip | anchor: in-process noise round trips/s | anchor MB/s | anchor CPU per round trip |");
+    println!("| ping padding = pong bytes | edge round trips/s | edge MB/s (both ways) | edge CPU per round trip | anchor: in-process noise round trips/s | anchor MB/s | anchor time per round trip (both ends, 1 thread) |");
     println!("|---|---|---|---|---|---|---|");
     for (size, edge_t, anchor) in &throughput {
         println!(
