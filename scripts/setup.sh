@@ -38,6 +38,17 @@ else
   command -v redis-server >/dev/null || die "redis-server still missing after apt-get install"
 fi
 
+step "prometheus (server and promtool, for the monitoring tests)"
+if command -v prometheus >/dev/null && command -v promtool >/dev/null; then
+  echo "present: $(prometheus --version 2>&1 | head -1 | head -c 60)"
+else
+  command -v apt-get >/dev/null || die "prometheus is missing and apt-get is not available to install it"
+  echo "installing prometheus from Debian"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+  command -v prometheus >/dev/null || die "prometheus still missing after apt-get install"
+fi
+
 step "tansu $TANSU_VERSION (Kafka-protocol broker)"
 if [ -x "$TANSU_ROOT/bin/tansu" ]; then
   echo "present: $TANSU_ROOT/bin/tansu"

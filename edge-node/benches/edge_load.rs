@@ -623,11 +623,17 @@ fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
+/// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
+fn smoke_test_run() -> bool {
+    !std::env::args().any(|arg| arg == "--bench")
+}
+
 fn parent() -> anyhow::Result<()> {
-    let secs: u64 = env_or("EDGE_LOAD_SECS", 10);
-    let concurrency: usize = env_or("EDGE_LOAD_CONCURRENCY", 32);
-    let peers: usize = env_or("EDGE_LOAD_PEERS", 1000);
-    let throughput_secs: u64 = env_or("EDGE_LOAD_THROUGHPUT_SECS", 3);
+    let smoke = smoke_test_run();
+    let secs: u64 = env_or("EDGE_LOAD_SECS", if smoke { 1 } else { 10 });
+    let concurrency: usize = env_or("EDGE_LOAD_CONCURRENCY", if smoke { 2 } else { 32 });
+    let peers: usize = env_or("EDGE_LOAD_PEERS", if smoke { 20 } else { 1000 });
+    let throughput_secs: u64 = env_or("EDGE_LOAD_THROUGHPUT_SECS", if smoke { 1 } else { 3 });
     let window: usize = env_or("EDGE_LOAD_WINDOW", 32);
     let sizes: Vec<u16> = std::env::var("EDGE_LOAD_PING_SIZES")
         .unwrap_or_else(|_| "64,1024,16384".into())
