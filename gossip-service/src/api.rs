@@ -214,27 +214,37 @@ fn invalid(param: &'static str, reason: &str) -> RouteError {
     }
 }
 
+/// A parameter by name, or at its place in `positional` when the parameters are an array, as Core
+/// Lightning accepts them; `null` counts as absent.
+pub(crate) fn param<'a>(
+    params: Option<&'a Value>,
+    positional: &[&str],
+    name: &str,
+) -> Option<&'a Value> {
+    match params {
+        Some(Value::Object(map)) => map.get(name),
+        Some(Value::Array(list)) => positional
+            .iter()
+            .position(|p| *p == name)
+            .and_then(|i| list.get(i)),
+        _ => None,
+    }
+    .filter(|v| !v.is_null())
+}
+
+/// A node id parameter: 33 bytes as hex.
+pub(crate) fn node_id(value: Option<&Value>) -> Option<[u8; 33]> {
+    value
+        .and_then(Value::as_str)
+        .and_then(|text| hex::decode(text).ok())
+        .and_then(|bytes| bytes.try_into().ok())
+}
+
 /// Core Lightning's `getroute` parameters, by name or in its positional order.
 pub fn parse_getroute(params: Option<&Value>) -> Result<GetRouteRequest, RouteError> {
-    let get = |name: &'static str| -> Option<&Value> {
-        match params {
-            Some(Value::Object(map)) => map.get(name),
-            Some(Value::Array(list)) => POSITIONAL
-                .iter()
-                .position(|p| *p == name)
-                .and_then(|i| list.get(i)),
-            _ => None,
-        }
-        .filter(|v| !v.is_null())
-    };
+    let get = |name: &'static str| param(params, &POSITIONAL, name);
     let node = |name: &'static str| -> Result<[u8; 33], RouteError> {
-        let text = get(name)
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid(name, "a node id (66 hex characters)"))?;
-        hex::decode(text)
-            .ok()
-            .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| invalid(name, "a node id (66 hex characters)"))
+        node_id(get(name)).ok_or_else(|| invalid(name, "a node id (66 hex characters)"))
     };
     let id = node("id")?;
     let fromid = node("fromid")?;

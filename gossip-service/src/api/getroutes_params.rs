@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::parse_msat;
+use super::{node_id, param, parse_msat};
 use crate::router::getroutes::{
     GetRoutesError, GetRoutesRequest, DEFAULT_MAXDELAY, DEFAULT_MAXPARTS,
 };
@@ -28,23 +28,9 @@ fn invalid(param: &'static str, reason: &str) -> GetRoutesError {
 
 /// Parses `getroutes` parameters; `maxdelay` and `maxparts` are optional.
 pub fn parse_getroutes(params: Option<&Value>) -> Result<GetRoutesRequest, GetRoutesError> {
-    let get = |name: &'static str| -> Option<&Value> {
-        match params {
-            Some(Value::Object(map)) => map.get(name),
-            Some(Value::Array(list)) => POSITIONAL
-                .iter()
-                .position(|p| *p == name)
-                .and_then(|i| list.get(i)),
-            _ => None,
-        }
-        .filter(|v| !v.is_null())
-    };
+    let get = |name: &'static str| param(params, &POSITIONAL, name);
     let node = |name: &'static str| -> Result<[u8; 33], GetRoutesError> {
-        get(name)
-            .and_then(Value::as_str)
-            .and_then(|text| hex::decode(text).ok())
-            .and_then(|bytes| bytes.try_into().ok())
-            .ok_or_else(|| invalid(name, "a node id (66 hex characters)"))
+        node_id(get(name)).ok_or_else(|| invalid(name, "a node id (66 hex characters)"))
     };
     let msat = |name: &'static str| -> Result<u64, GetRoutesError> {
         get(name)
