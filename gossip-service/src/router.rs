@@ -14,6 +14,7 @@
 //! channel must carry are known when it is considered.
 
 mod cost;
+mod scratch;
 mod search;
 #[cfg(test)]
 mod tests;
