@@ -1,8 +1,11 @@
 //! Dijkstra backwards from the destination over the compact graph.
 //!
-//! Labels live in arrays indexed by node, allocated once per query; the frontier is a binary
-//! heap keyed by cost. Costs are non-negative finite `f64`, whose IEEE bit patterns sort like
-//! the values, so the heap orders plain `u64`s.
+//! Labels live in per-thread arrays indexed by node, reused across queries ([`super::scratch`]);
+//! the frontier is a binary heap keyed by cost. Costs are non-negative finite `f64`, whose IEEE
+//! bit patterns sort like the values, so the heap orders plain `u64`s. A forward search over
+//! lower bounds of the costs turns the backward search into A* once the two meet
+//! ([`bidirectional`]), so a query settles the nodes near the cheapest route rather than every
+//! node cheaper to reach than the source.
 //!
 //! Because fees depend on the amount, and the amount a node must receive depends on the path
 //! after it, searching from the destination makes every label exact: when a channel `u → v` is
@@ -16,7 +19,10 @@ mod bidirectional;
 #[cfg(test)]
 pub(super) mod reference;
 
-use super::cost::{fuzz_factor, probability_penalty_msat, risk_fee_msat, success_probability};
+use super::cost::{
+    fuzz_factor, probability_penalty_lower_bound_msat, probability_penalty_msat, risk_fee_msat,
+    success_probability,
+};
 use super::{GetRouteRequest, Route, RouteError, RouteHop};
 use crate::graph::{EdgeIndex, EdgeRef, Graph, NodeIndex};
 use crate::liquidity::LiquidityView;
@@ -123,6 +129,20 @@ fn relax(
     amount_msat: u64,
     delay: u32,
 ) -> Option<(f64, u64, u32)> {
+    let (cost, delay_in) = relax_parts(query, liquidity, edge, amount_msat, delay)?;
+    Some((cost.exact(), cost.amount_in_msat, delay_in))
+}
+
+/// [`relax`] with the cost left in parts, so a caller can reject the channel on a cheap lower
+/// bound before paying for the logarithm.
+#[inline]
+fn relax_parts(
+    query: &Query,
+    liquidity: &impl LiquidityView,
+    edge: &EdgeRef<'_>,
+    amount_msat: u64,
+    delay: u32,
+) -> Option<(EdgeCost, u32)> {
     if !edge.enabled() {
         return None;
     }
@@ -130,21 +150,48 @@ fn relax(
     if query.amount_msat != 0 && amount_msat < edge.htlc_minimum_msat() {
         return None;
     }
-    let (cost, amount_in, delta) = edge_cost(query, liquidity, edge, amount_msat)?;
-    Some((cost, amount_in, delay.checked_add(delta)?))
+    let cost = edge_cost(query, liquidity, edge, amount_msat)?;
+    let delay_in = delay.checked_add(cost.delta)?;
+    Some((cost, delay_in))
 }
 
-/// The cost of forwarding `amount_msat` over `edge` (htlc_minimum and `enabled` aside), what
-/// its source must receive, and the CLTV delta it adds. Every term grows with `amount_msat`,
-/// which makes the cost at the requested amount a lower bound for the whole route
-/// ([`bidirectional`]).
+/// The cost of forwarding an amount over one channel, before the failure penalty is summed.
+#[derive(Debug, Clone, Copy)]
+struct EdgeCost {
+    /// Fuzzed fee plus risk fee.
+    fee_and_risk: f64,
+    probability: f64,
+    amount_msat: u64,
+    /// What the channel's source must receive.
+    amount_in_msat: u64,
+    /// The CLTV delta the channel's source adds.
+    delta: u32,
+}
+
+impl EdgeCost {
+    /// Fee + risk + failure penalty: the cost the search minimises.
+    #[inline]
+    fn exact(&self) -> f64 {
+        self.fee_and_risk + probability_penalty_msat(self.amount_msat, self.probability)
+    }
+
+    /// Never above [`EdgeCost::exact`] (even rounded), without a logarithm.
+    #[inline]
+    fn lower_bound(&self) -> f64 {
+        self.fee_and_risk + probability_penalty_lower_bound_msat(self.amount_msat, self.probability)
+    }
+}
+
+/// The cost of forwarding `amount_msat` over `edge` (htlc_minimum and `enabled` aside). Every
+/// term grows with `amount_msat`, which makes the cost at the requested amount a lower bound
+/// for the whole route ([`bidirectional`]).
 #[inline]
 fn edge_cost(
     query: &Query,
     liquidity: &impl LiquidityView,
     edge: &EdgeRef<'_>,
     amount_msat: u64,
-) -> Option<(f64, u64, u32)> {
+) -> Option<EdgeCost> {
     // A zero maximum means the update did not set one: the capacity bounds it.
     let htlc_max = edge.htlc_maximum_msat();
     if htlc_max != 0 && amount_msat > htlc_max {
@@ -170,13 +217,16 @@ fn edge_cost(
         )?;
         (fee, u32::from(edge.cltv_expiry_delta()))
     };
-    let amount_in = amount_msat.checked_add(fee)?;
+    let amount_in_msat = amount_msat.checked_add(fee)?;
     let fuzzed_fee =
         fee as f64 * fuzz_factor(query.seed, edge.scid(), edge.direction(), query.fuzz);
-    let cost = fuzzed_fee
-        + risk_fee_msat(amount_in, delta, query.riskfactor)
-        + probability_penalty_msat(amount_msat, probability);
-    Some((cost, amount_in, delta))
+    Some(EdgeCost {
+        fee_and_risk: fuzzed_fee + risk_fee_msat(amount_in_msat, delta, query.riskfactor),
+        probability,
+        amount_msat,
+        amount_in_msat,
+        delta,
+    })
 }
 
 /// Outcome of the search.

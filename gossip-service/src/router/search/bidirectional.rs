@@ -4,7 +4,9 @@
 //! mainnet, most of the graph. Here a second search runs forwards from the source over *lower
 //! bounds* of the channel costs: the cost of each channel at the requested amount (the least any
 //! hop can carry, since amounts only grow towards the source; fee, risk and failure penalty all
-//! grow with the amount, see [`super::edge_cost`]). The two searches alternate until they meet;
+//! grow with the amount, see [`super::edge_cost`]; the failure penalty `-ln P` is bounded by
+//! `1 - P`, which spares a logarithm per channel). The two searches alternate, the one that
+//! has scanned fewer channels first, until they meet;
 //! then the forward one stops at radius `R` (every node it has not settled is at least `R` away
 //! from the source) and the backward one goes on as A* with
 //! `h(u) = forward cost of u if settled, else R`.
@@ -19,7 +21,7 @@
 use std::cmp::Reverse;
 
 use super::super::scratch::Scratch;
-use super::{edge_cost, relax, PathHop, Query, Search};
+use super::{edge_cost, relax_parts, PathHop, Query, Search};
 use crate::graph::{EdgeRef, Graph, NodeIndex};
 use crate::liquidity::LiquidityView;
 
@@ -39,6 +41,10 @@ struct Searcher<'a, L> {
     radius: Option<f64>,
     pruned: bool,
     settled: usize,
+    /// Channels each search has scanned, to keep their work even: a hub settled on one side
+    /// costs thousands of channels.
+    backward_work: usize,
+    forward_work: usize,
 }
 
 pub(super) fn search(
@@ -56,6 +62,8 @@ pub(super) fn search(
         radius: None,
         pruned: false,
         settled: 0,
+        backward_work: 0,
+        forward_work: 0,
     };
     let found = searcher.run();
     let (path, cost) = match found {
@@ -70,8 +78,9 @@ pub(super) fn search(
     }
 }
 
-/// The cost at the requested amount: a lower bound of what `edge` costs on any route (`None`
-/// when no amount the route could carry over it fits).
+/// The cost at the requested amount, failure penalty bounded without its logarithm: a lower
+/// bound of what `edge` costs on any route (`None` when no amount the route could carry over
+/// it fits).
 fn lower_bound_cost(
     query: &Query,
     liquidity: &impl LiquidityView,
@@ -81,7 +90,7 @@ fn lower_bound_cost(
     if !edge.enabled() {
         return None;
     }
-    edge_cost(query, liquidity, edge, query.amount_msat).map(|(cost, _, _)| cost)
+    edge_cost(query, liquidity, edge, query.amount_msat).map(|cost| cost.lower_bound())
 }
 
 impl<L: LiquidityView> Searcher<'_, L> {
@@ -102,17 +111,20 @@ impl<L: LiquidityView> Searcher<'_, L> {
             .forward_frontier
             .push(Reverse((0f64.to_bits(), source)));
 
-        // Alternate until some node is settled by both.
+        // Alternate, the side that did less work first, until some node is settled by both.
         loop {
-            match self.backward_step() {
-                Step::SourceSettled => return Some(self.scratch.backward(source).cost),
-                Step::Exhausted => return None,
-                Step::Settled(v) if self.scratch.forward(v).settled => break,
-                Step::Settled(_) => {}
-            }
-            match self.forward_step() {
-                Some(u) if !self.scratch.backward(u).settled => {}
-                _ => break,
+            if self.backward_work <= self.forward_work {
+                match self.backward_step() {
+                    Step::SourceSettled => return Some(self.scratch.backward(source).cost),
+                    Step::Exhausted => return None,
+                    Step::Settled(v) if self.scratch.forward(v).settled => break,
+                    Step::Settled(_) => {}
+                }
+            } else {
+                match self.forward_step() {
+                    Some(u) if !self.scratch.backward(u).settled => {}
+                    _ => break,
+                }
             }
         }
 
@@ -187,6 +199,7 @@ impl<L: LiquidityView> Searcher<'_, L> {
             return Step::Settled(v);
         }
         for edge in self.graph.incoming(v) {
+            self.backward_work += 1;
             let u = edge.source();
             if u == query.destination {
                 continue;
@@ -199,12 +212,17 @@ impl<L: LiquidityView> Searcher<'_, L> {
             if potential == f64::INFINITY {
                 continue;
             }
-            let Some((edge_cost, amount_in, delay_in)) =
-                relax(query, self.liquidity, &edge, label.amount_msat, label.delay)
+            let Some((edge_cost, delay_in)) =
+                relax_parts(query, self.liquidity, &edge, label.amount_msat, label.delay)
             else {
                 continue;
             };
-            let cost = label.cost + edge_cost;
+            // Most channels into an already labelled node lose: tell without the logarithm.
+            if current.cost.is_finite() && label.cost + edge_cost.lower_bound() >= current.cost {
+                continue;
+            }
+            let cost = label.cost + edge_cost.exact();
+            let amount_in = edge_cost.amount_in_msat;
             if cost < current.cost {
                 if let Some(slot) = self.scratch.backward_mut(u) {
                     slot.cost = cost;
@@ -239,6 +257,7 @@ impl<L: LiquidityView> Searcher<'_, L> {
             return Some(u);
         }
         for edge in self.graph.outgoing(u) {
+            self.forward_work += 1;
             let v = edge.target();
             if v == query.source {
                 continue;
