@@ -4,8 +4,7 @@
 //! mainnet, most of the graph. Here a second search runs forwards from the source over *lower
 //! bounds* of the channel costs: the cost of each channel at the requested amount (the least any
 //! hop can carry, since amounts only grow towards the source; fee, risk and failure penalty all
-//! grow with the amount, see [`super::edge_cost`]; the failure penalty `-ln P` is bounded by
-//! `1 - P`, which spares a logarithm per channel). The two searches alternate, the one that
+//! grow with the amount, see [`super::edge_cost`]). The two searches alternate, the one that
 //! has scanned fewer channels first, until they meet;
 //! then the forward one stops at radius `R` (every node it has not settled is at least `R` away
 //! from the source) and the backward one goes on as A* with
@@ -78,9 +77,9 @@ pub(super) fn search(
     }
 }
 
-/// The cost at the requested amount, failure penalty bounded without its logarithm: a lower
-/// bound of what `edge` costs on any route (`None` when no amount the route could carry over
-/// it fits).
+/// The cost at the requested amount: a lower bound of what `edge` costs on any route (`None`
+/// when no amount the route could carry over it fits). The penalty keeps its logarithm: `1 - P`
+/// would spare it but is loose for large payments, whose searches then grow.
 fn lower_bound_cost(
     query: &Query,
     liquidity: &impl LiquidityView,
@@ -90,7 +89,7 @@ fn lower_bound_cost(
     if !edge.enabled() {
         return None;
     }
-    edge_cost(query, liquidity, edge, query.amount_msat).map(|cost| cost.lower_bound())
+    edge_cost(query, liquidity, edge, query.amount_msat).map(|cost| cost.exact())
 }
 
 impl<L: LiquidityView> Searcher<'_, L> {
