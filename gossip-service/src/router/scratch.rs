@@ -141,3 +141,49 @@ pub(super) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
         Err(_) => f(&mut Scratch::default()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_both(scratch: &mut Scratch, node: NodeIndex) {
+        let label = scratch.backward_mut(node).unwrap();
+        label.cost = 1.0;
+        label.settled = true;
+        let label = scratch.forward_mut(node).unwrap();
+        label.cost = 2.0;
+        label.settled = true;
+    }
+
+    fn untouched(scratch: &Scratch, node: NodeIndex) -> bool {
+        let (back, fwd) = (scratch.backward(node), scratch.forward(node));
+        back.cost == f64::INFINITY && !back.settled && fwd.cost == f64::INFINITY && !fwd.settled
+    }
+
+    #[test]
+    fn a_new_query_sees_no_labels_of_the_last_one_even_across_wrap_and_growth() {
+        let mut scratch = Scratch::default();
+        scratch.begin(4);
+        write_both(&mut scratch, 1);
+        assert!(!untouched(&scratch, 1));
+        scratch.begin(4);
+        assert!(untouched(&scratch, 1));
+
+        // The generation counter wraps: labels written just before must still vanish.
+        scratch.generation = u32::MAX - 1;
+        scratch.begin(4);
+        write_both(&mut scratch, 2);
+        scratch.begin(4);
+        assert_eq!(scratch.generation, 1);
+        assert!(untouched(&scratch, 2));
+
+        // The graph grew: new nodes are addressable and start untouched.
+        scratch.begin(8);
+        assert!(untouched(&scratch, 7));
+        write_both(&mut scratch, 7);
+        assert!(!untouched(&scratch, 7));
+        // Nodes outside the graph are never written.
+        assert!(scratch.backward_mut(8).is_none());
+        assert!(untouched(&scratch, 8));
+    }
+}

@@ -62,7 +62,10 @@ pub(super) fn search(
         pruned: false,
         settled: 0,
         backward_work: 0,
-        forward_work: 0,
+        // The forward search's first step scans every channel of the source. Charging it up
+        // front lets the backward search reach a well-connected source alone, as plain
+        // Dijkstra would, before the forward search starts paying for itself.
+        forward_work: graph.outgoing(query.source).count(),
     };
     let found = searcher.run();
     let (path, cost) = match found {
