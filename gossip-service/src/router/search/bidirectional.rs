@@ -20,7 +20,7 @@
 use std::cmp::Reverse;
 
 use super::super::scratch::Scratch;
-use super::{edge_cost, relax_parts, PathHop, Query, Search};
+use super::{edge_cost, relax_parts, EdgeCost, PathHop, Query, Search};
 use crate::graph::{EdgeRef, Graph, NodeIndex};
 use crate::liquidity::LiquidityView;
 
@@ -80,19 +80,20 @@ pub(super) fn search(
     }
 }
 
-/// The cost at the requested amount: a lower bound of what `edge` costs on any route (`None`
-/// when no amount the route could carry over it fits). The penalty keeps its logarithm: `1 - P`
-/// would spare it but is loose for large payments, whose searches then grow.
+/// The channel's cost at the requested amount, whose [`EdgeCost::exact`] is a lower bound of
+/// what `edge` costs on any route (`None` when no amount the route could carry over it fits).
+/// The bound keeps the logarithm: `1 - P` would spare it but is loose for large payments,
+/// whose searches then grow; it only serves to reject losing channels early.
 fn lower_bound_cost(
     query: &Query,
     liquidity: &impl LiquidityView,
     edge: &EdgeRef<'_>,
-) -> Option<f64> {
+) -> Option<EdgeCost> {
     // htlc_minimum_msat is ignored: a larger amount further from the destination may meet it.
     if !edge.enabled() {
         return None;
     }
-    edge_cost(query, liquidity, edge, query.amount_msat).map(|cost| cost.exact())
+    edge_cost(query, liquidity, edge, query.amount_msat)
 }
 
 impl<L: LiquidityView> Searcher<'_, L> {
@@ -271,7 +272,10 @@ impl<L: LiquidityView> Searcher<'_, L> {
             let Some(edge_cost) = lower_bound_cost(query, self.liquidity, &edge) else {
                 continue;
             };
-            let candidate = cost + edge_cost;
+            if current.cost.is_finite() && cost + edge_cost.lower_bound() >= current.cost {
+                continue;
+            }
+            let candidate = cost + edge_cost.exact();
             if candidate < current.cost {
                 if let Some(slot) = self.scratch.forward_mut(v) {
                     slot.cost = candidate;
