@@ -5,10 +5,10 @@
 //! bounds* of the channel costs: the cost of each channel at the requested amount (the least any
 //! hop can carry, since amounts only grow towards the source; fee, risk and failure penalty all
 //! grow with the amount, see [`super::edge_cost`]). The two searches alternate, the one that
-//! has scanned fewer channels first, until they meet;
-//! then the forward one stops at radius `R` (every node it has not settled is at least `R` away
-//! from the source) and the backward one goes on as A* with
-//! `h(u) = forward cost of u if settled, else R`.
+//! has scanned fewer channels first (the backward one with a head start of the source's degree,
+//! so a hub source is reached as cheaply as before), until they meet; then the forward one
+//! stops at radius `R` (every node it has not settled is at least `R` away from the source) and
+//! the backward one goes on as A* with `h(u) = forward cost of u if settled, else R`.
 //!
 //! That `h` is consistent (`h(v) ≤ cost(u → v) + h(u)` for every channel), so A* settles each
 //! node with the same label plain Dijkstra gives it, and the route is the same (up to ties
