@@ -15,6 +15,7 @@
 
 mod cost;
 pub mod getroutes;
+mod scratch;
 mod search;
 #[cfg(test)]
 mod tests;

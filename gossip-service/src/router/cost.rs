@@ -59,6 +59,17 @@ pub(crate) fn probability_penalty_msat(amount_msat: u64, probability: f64) -> f6
     -probability.ln() * weight
 }
 
+/// A lower bound of [`probability_penalty_msat`] without the logarithm: `-ln(P) ≥ 1 - P`.
+/// It holds after rounding too: for `P` in `[0.5, 1]` the subtraction is exact and the gap
+/// `(1 - P)² / 2` exceeds the logarithm's rounding error; below 0.5, `-ln(P) > 0.69 > 1 - P`.
+pub(crate) fn probability_penalty_lower_bound_msat(amount_msat: u64, probability: f64) -> f64 {
+    if probability >= 1.0 {
+        return 0.0;
+    }
+    let weight = PROBABILITY_PENALTY_BASE_MSAT + amount_msat as f64 * PROBABILITY_PENALTY_PPM / 1e6;
+    (1.0 - probability) * weight
+}
+
 /// Multiplier in `[1 - fuzz, 1 + fuzz]` for one channel direction, fixed by `seed`: Core
 /// Lightning distorts each channel's fee so repeated queries spread over near-equal routes.
 pub(crate) fn fuzz_factor(seed: u64, scid: ShortChannelId, direction: u8, fuzz: f64) -> f64 {

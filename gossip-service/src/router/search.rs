@@ -1,8 +1,11 @@
 //! Dijkstra backwards from the destination over the compact graph.
 //!
-//! Labels live in arrays indexed by node, allocated once per query; the frontier is a binary
-//! heap keyed by cost. Costs are non-negative finite `f64`, whose IEEE bit patterns sort like
-//! the values, so the heap orders plain `u64`s.
+//! Labels live in per-thread arrays indexed by node, reused across queries ([`super::scratch`]);
+//! the frontier is a binary heap keyed by cost. Costs are non-negative finite `f64`, whose IEEE
+//! bit patterns sort like the values, so the heap orders plain `u64`s. A forward search over
+//! lower bounds of the costs turns the backward search into A* once the two meet
+//! ([`bidirectional`]), so a query settles the nodes near the cheapest route rather than every
+//! node cheaper to reach than the source.
 //!
 //! Because fees depend on the amount, and the amount a node must receive depends on the path
 //! after it, searching from the destination makes every label exact: when a channel `u → v` is
@@ -12,15 +15,19 @@
 //! again layer by layer (Bellman-Ford bounded by `maxhops`), which is slower but respects the
 //! limit exactly.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+mod bidirectional;
+#[cfg(test)]
+pub(super) mod reference;
 
-use super::cost::{fuzz_factor, probability_penalty_msat, risk_fee_msat, success_probability};
+use super::cost::{
+    fuzz_factor, probability_penalty_lower_bound_msat, probability_penalty_msat, risk_fee_msat,
+    success_probability,
+};
 use super::{GetRouteRequest, Route, RouteError, RouteHop};
 use crate::graph::{EdgeIndex, EdgeRef, Graph, NodeIndex};
 use crate::liquidity::LiquidityView;
 
-const NO_EDGE: EdgeIndex = EdgeIndex::MAX;
+use super::scratch::{with_scratch, NO_EDGE};
 
 /// A request resolved against the graph.
 #[derive(Debug, Clone)]
@@ -113,32 +120,6 @@ pub(super) struct PathHop {
     delay: u32,
 }
 
-/// Per-node labels: the best known way from a node to the destination.
-struct Labels {
-    cost: Vec<f64>,
-    /// What the node must receive to forward along its path.
-    amount_msat: Vec<u64>,
-    /// The CLTV the node must receive.
-    delay: Vec<u32>,
-    hops: Vec<u32>,
-    /// The first channel of the node's path.
-    next_edge: Vec<EdgeIndex>,
-    settled: Vec<bool>,
-}
-
-impl Labels {
-    fn new(nodes: usize) -> Self {
-        Labels {
-            cost: vec![f64::INFINITY; nodes],
-            amount_msat: vec![0; nodes],
-            delay: vec![0; nodes],
-            hops: vec![0; nodes],
-            next_edge: vec![NO_EDGE; nodes],
-            settled: vec![false; nodes],
-        }
-    }
-}
-
 /// What using `edge` costs given what its target must receive, and the label it gives its
 /// source; `None` when the channel cannot carry the payment.
 fn relax(
@@ -148,16 +129,75 @@ fn relax(
     amount_msat: u64,
     delay: u32,
 ) -> Option<(f64, u64, u32)> {
-    if !edge.enabled() || query.excludes(edge) {
+    let (cost, delay_in) = relax_parts(query, liquidity, edge, amount_msat, delay)?;
+    Some((cost.exact(), cost.amount_in_msat, delay_in))
+}
+
+/// [`relax`] with the cost left in parts, so a caller can reject the channel on a cheap lower
+/// bound before paying for the logarithm.
+#[inline]
+fn relax_parts(
+    query: &Query,
+    liquidity: &impl LiquidityView,
+    edge: &EdgeRef<'_>,
+    amount_msat: u64,
+    delay: u32,
+) -> Option<(EdgeCost, u32)> {
+    if !edge.enabled() {
         return None;
     }
     // Amount 0 is Core Lightning's probe: it ignores htlc_minimum_msat.
     if query.amount_msat != 0 && amount_msat < edge.htlc_minimum_msat() {
         return None;
     }
+    let cost = edge_cost(query, liquidity, edge, amount_msat)?;
+    let delay_in = delay.checked_add(cost.delta)?;
+    Some((cost, delay_in))
+}
+
+/// The cost of forwarding an amount over one channel, before the failure penalty is summed.
+#[derive(Debug, Clone, Copy)]
+struct EdgeCost {
+    /// Fuzzed fee plus risk fee.
+    fee_and_risk: f64,
+    probability: f64,
+    amount_msat: u64,
+    /// What the channel's source must receive.
+    amount_in_msat: u64,
+    /// The CLTV delta the channel's source adds.
+    delta: u32,
+}
+
+impl EdgeCost {
+    /// Fee + risk + failure penalty: the cost the search minimises.
+    #[inline]
+    fn exact(&self) -> f64 {
+        self.fee_and_risk + probability_penalty_msat(self.amount_msat, self.probability)
+    }
+
+    /// Never above [`EdgeCost::exact`] (even rounded), without a logarithm.
+    #[inline]
+    fn lower_bound(&self) -> f64 {
+        self.fee_and_risk + probability_penalty_lower_bound_msat(self.amount_msat, self.probability)
+    }
+}
+
+/// The cost of forwarding `amount_msat` over `edge` (htlc_minimum and `enabled` aside). Every
+/// term grows with `amount_msat`, which makes the cost at the requested amount a lower bound
+/// for the whole route ([`bidirectional`]).
+#[inline]
+fn edge_cost(
+    query: &Query,
+    liquidity: &impl LiquidityView,
+    edge: &EdgeRef<'_>,
+    amount_msat: u64,
+) -> Option<EdgeCost> {
     // A zero maximum means the update did not set one: the capacity bounds it.
     let htlc_max = edge.htlc_maximum_msat();
     if htlc_max != 0 && amount_msat > htlc_max {
+        return None;
+    }
+    if query.excludes(edge) {
         return None;
     }
     let capacity_msat = edge.capacity_sat().saturating_mul(1000);
@@ -177,21 +217,27 @@ fn relax(
         )?;
         (fee, u32::from(edge.cltv_expiry_delta()))
     };
-    let amount_in = amount_msat.checked_add(fee)?;
-    let delay_in = delay.checked_add(delta)?;
+    let amount_in_msat = amount_msat.checked_add(fee)?;
     let fuzzed_fee =
         fee as f64 * fuzz_factor(query.seed, edge.scid(), edge.direction(), query.fuzz);
-    let cost = fuzzed_fee
-        + risk_fee_msat(amount_in, delta, query.riskfactor)
-        + probability_penalty_msat(amount_msat, probability);
-    Some((cost, amount_in, delay_in))
+    Some(EdgeCost {
+        fee_and_risk: fuzzed_fee + risk_fee_msat(amount_in_msat, delta, query.riskfactor),
+        probability,
+        amount_msat,
+        amount_in_msat,
+        delta,
+    })
 }
 
-/// Outcome of the Dijkstra search.
+/// Outcome of the search.
 pub(super) struct Search {
     pub(super) path: Option<Vec<PathHop>>,
     /// Some label was dropped for reaching `maxhops`: a miss may not be final.
     pub(super) pruned: bool,
+    /// The found path's cost (infinite when none).
+    pub(super) cost: f64,
+    /// Nodes settled by both searches, to measure how much of the graph a query reads.
+    pub(super) settled: usize,
 }
 
 /// The cheapest path from `query.source` to `query.destination`, first channel first.
@@ -200,84 +246,14 @@ pub(super) fn cheapest_path(
     liquidity: &impl LiquidityView,
     query: &Query,
 ) -> Search {
-    let mut pruned = false;
-    let path = dijkstra(graph, liquidity, query, &mut pruned);
-    Search { path, pruned }
-}
-
-fn dijkstra(
-    graph: &Graph,
-    liquidity: &impl LiquidityView,
-    query: &Query,
-    pruned: &mut bool,
-) -> Option<Vec<PathHop>> {
-    let mut labels = Labels::new(graph.node_count());
-    let mut frontier: BinaryHeap<Reverse<(u64, NodeIndex)>> = BinaryHeap::new();
-    let dest = query.destination as usize;
-    *labels.cost.get_mut(dest)? = 0.0;
-    *labels.amount_msat.get_mut(dest)? = query.amount_msat;
-    *labels.delay.get_mut(dest)? = query.cltv;
-    frontier.push(Reverse((0f64.to_bits(), query.destination)));
-
-    while let Some(Reverse((_, v))) = frontier.pop() {
-        let vi = v as usize;
-        if std::mem::replace(labels.settled.get_mut(vi)?, true) {
-            continue;
-        }
-        if v == query.source {
-            break;
-        }
-        let (v_cost, v_amount, v_delay, v_hops) = (
-            labels.cost[vi],
-            labels.amount_msat[vi],
-            labels.delay[vi],
-            labels.hops[vi],
-        );
-        if v_hops >= query.maxhops {
-            *pruned = true;
-            continue;
-        }
-        for edge in graph.incoming(v) {
-            let u = edge.source() as usize;
-            if u == dest || labels.settled.get(u).copied().unwrap_or(true) {
-                continue;
-            }
-            let Some((edge_cost, amount_in, delay_in)) =
-                relax(query, liquidity, &edge, v_amount, v_delay)
-            else {
-                continue;
-            };
-            let cost = v_cost + edge_cost;
-            if cost < labels.cost[u] {
-                labels.cost[u] = cost;
-                labels.amount_msat[u] = amount_in;
-                labels.delay[u] = delay_in;
-                labels.hops[u] = v_hops + 1;
-                labels.next_edge[u] = edge.id();
-                frontier.push(Reverse((cost.to_bits(), edge.source())));
-            }
-        }
-    }
-
-    let source = query.source as usize;
-    if !labels.settled.get(source).copied().unwrap_or(false) {
-        return None;
-    }
-    let mut path = Vec::new();
-    let mut node = source;
-    while node != dest {
-        let edge = graph.edge(*labels.next_edge.get(node)?)?;
-        node = edge.target() as usize;
-        path.push(PathHop {
-            edge: edge.id(),
-            amount_msat: *labels.amount_msat.get(node)?,
-            delay: *labels.delay.get(node)?,
-        });
-        if path.len() > query.maxhops as usize {
-            return None; // Unreachable with consistent labels; guards against a cycle.
-        }
-    }
-    Some(path)
+    let search = with_scratch(|scratch| bidirectional::search(graph, liquidity, query, scratch));
+    tracing::trace!(
+        settled = search.settled,
+        cost_msat = search.cost,
+        pruned = search.pruned,
+        "getroute search done"
+    );
+    search
 }
 
 /// Labels of every node for paths of exactly one number of channels.

@@ -500,3 +500,208 @@ fn exclusions_parse_core_lightning_forms() {
         assert_eq!(bad.parse::<Exclusion>().unwrap_err().code(), -32602);
     }
 }
+
+// ---- The bidirectional search against the plain Dijkstra it replaced. ----
+
+/// `getroute`'s pipeline (search, hop-limited fallback) with the search given.
+fn route_with(
+    graph: &Graph,
+    liquidity: &impl LiquidityView,
+    req: &GetRouteRequest,
+    search: impl Fn(&search::Query) -> search::Search,
+) -> (Result<Route, RouteError>, f64, usize) {
+    let query = search::Query::validate(graph, req).unwrap();
+    let found = search(&query);
+    let (cost, settled) = (found.cost, found.settled);
+    let path = match found.path {
+        Some(path) => Some(path),
+        None if found.pruned => search::hop_limited_path(graph, liquidity, &query),
+        None => None,
+    };
+    let route = path
+        .ok_or(RouteError::RouteNotFound)
+        .and_then(|p| search::to_route(graph, &p));
+    (route, cost, settled)
+}
+
+/// Deterministic splitmix64, so the sampled queries are the same every run.
+struct TestRng(u64);
+
+impl TestRng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Liquidity learned on every channel whose scid is a multiple of 7: narrowed to the upper
+/// half in direction 0, to the lower third in direction 1.
+struct SomeBounds<'g>(&'g Graph);
+
+impl LiquidityView for SomeBounds<'_> {
+    fn bounds(&self, scid: ShortChannelId, direction: u8) -> Option<LiquidityBounds> {
+        if !scid.0.is_multiple_of(7) {
+            return None;
+        }
+        let capacity = self.0.half_channel(scid, direction)?.capacity_sat() * 1000;
+        Some(if direction == 0 {
+            LiquidityBounds {
+                min_msat: capacity / 2,
+                max_msat: capacity,
+            }
+        } else {
+            LiquidityBounds {
+                min_msat: 0,
+                max_msat: capacity / 3,
+            }
+        })
+    }
+}
+
+/// Compares both searches over `queries` random requests shaped by `shape`; returns the nodes
+/// each settled in total.
+fn compare_searches(
+    liquidity: &impl LiquidityView,
+    queries: usize,
+    seed: u64,
+    shape: impl Fn(&mut GetRouteRequest, &mut TestRng),
+) -> (usize, usize) {
+    let graph = real_graph();
+    let nodes: Vec<NodeIndex> = (0..graph.node_count() as NodeIndex)
+        .filter(|&n| enabled_degree(graph, n) >= 1)
+        .collect();
+    let mut rng = TestRng(seed);
+    let (mut settled_new, mut settled_plain, mut found, mut same_hops) = (0, 0, 0, 0);
+    for _ in 0..queries {
+        let (a, b) = (nodes[rng.below(nodes.len())], nodes[rng.below(nodes.len())]);
+        if a == b {
+            continue;
+        }
+        let amount_msat = 1_000 * 10u64.pow(rng.below(7) as u32) * (1 + rng.below(9) as u64);
+        let mut req = request(pubkey(graph, a), pubkey(graph, b), amount_msat);
+        req.fuzzpercent = 0.0;
+        shape(&mut req, &mut rng);
+        let (new, new_cost, new_settled) = route_with(graph, liquidity, &req, |q| {
+            search::cheapest_path(graph, liquidity, q)
+        });
+        let (plain, plain_cost, plain_settled) = route_with(graph, liquidity, &req, |q| {
+            search::reference::cheapest_path(graph, liquidity, q)
+        });
+        settled_new += new_settled;
+        settled_plain += plain_settled;
+        match (&new, &plain) {
+            (Ok(new), Ok(plain)) => {
+                // Probes (amount 0) ignore htlc_minimum_msat, which the check does not.
+                if req.amount_msat != 0 {
+                    assert_consistent(graph, &req, new);
+                }
+                // Equal-cost routes may tie-break differently; the cost may not differ. Both
+                // infinite: both searches were hop-pruned and the fallback found the route.
+                let scale = plain_cost.abs().max(1.0);
+                assert!(
+                    new_cost == plain_cost || (new_cost - plain_cost).abs() <= 1e-9 * scale,
+                    "{req:?}: cost {new_cost} vs plain {plain_cost}"
+                );
+                found += 1;
+                same_hops += usize::from(new == plain);
+            }
+            (Err(new), Err(plain)) => assert_eq!(new, plain),
+            _ => panic!(
+                "{req:?}: found {:?} vs plain {:?}",
+                new.is_ok(),
+                plain.is_ok()
+            ),
+        }
+    }
+    assert!(found * 3 >= queries, "only {found} of {queries} routed");
+    assert!(
+        same_hops * 10 >= found * 9,
+        "{same_hops} of {found} identical"
+    );
+    println!(
+        "{found} routed, {same_hops} identical; settled {settled_new} vs plain {settled_plain}"
+    );
+    (settled_new, settled_plain)
+}
+
+#[test]
+fn bidirectional_search_gives_plain_dijkstras_routes_and_settles_fewer_nodes() {
+    let (new, plain) = compare_searches(&NoLiquidityInfo, 150, 1, |_, _| {});
+    assert!(
+        new * 2 < plain,
+        "settled {new} nodes, plain Dijkstra {plain}"
+    );
+}
+
+#[test]
+fn bidirectional_search_matches_with_fuzz_bounds_risk_and_amount_zero() {
+    let graph = real_graph();
+    compare_searches(&SomeBounds(graph), 80, 2, |req, rng| {
+        req.fuzzpercent = 5.0;
+        req.seed = rng.next();
+        req.riskfactor = [0.0, 1.0, 10.0, 1000.0][rng.below(4)];
+        if rng.below(5) == 0 {
+            req.amount_msat = 0;
+        }
+    });
+}
+
+#[test]
+fn bidirectional_search_matches_with_exclusions_and_small_maxhops() {
+    let graph = real_graph();
+    let hubs = nodes_with_degree(graph, 30);
+    compare_searches(&NoLiquidityInfo, 80, 3, |req, rng| {
+        req.maxhops = 2 + rng.below(3) as u32;
+        for _ in 0..3 {
+            let hub = hubs[rng.below(hubs.len())];
+            req.exclude.push(Exclusion::Node(pubkey(graph, hub)));
+            if let Some(edge) = graph.outgoing(hub).nth(rng.below(10)) {
+                req.exclude.push(Exclusion::Channel {
+                    scid: edge.scid(),
+                    direction: edge.direction(),
+                });
+            }
+        }
+    });
+}
+
+#[test]
+fn reused_search_state_follows_a_growing_graph() {
+    // Route on a small graph, grow it (new nodes past the previous size), route again: the
+    // second query must not see the first one's labels.
+    let (mut graph, via_x, _) = two_paths();
+    let mut req = request(key(1), key(4), 10_000_000);
+    req.fuzzpercent = 0.0;
+    req.riskfactor = 0.0;
+    assert_eq!(
+        last_channel(&getroute(&graph, &NoLiquidityInfo, &req).unwrap()),
+        via_x
+    );
+    // A cheaper way in through two new nodes, 5 → 6 → 4.
+    let max = u64::MAX;
+    open(&mut graph, 5, 1, 5, policy(0, 0, 40, max));
+    open(&mut graph, 6, 5, 6, policy(10, 0, 40, max));
+    let via_6 = open(&mut graph, 7, 6, 4, policy(10, 0, 40, max));
+    let route = getroute(&graph, &NoLiquidityInfo, &req).unwrap();
+    assert_eq!(last_channel(&route), via_6);
+    assert_eq!(route.hops.len(), 3);
+    assert_eq!(route.hops[0].amount_msat, 10_000_020);
+    // The same query on the real graph in between leaves nothing behind either.
+    let real = real_graph();
+    let (from, to) = sample_pairs(real, 2)[1];
+    assert!(getroute(real, &NoLiquidityInfo, &request(from, to, 1_000_000)).is_ok());
+    assert_eq!(getroute(&graph, &NoLiquidityInfo, &req).unwrap(), route);
+    // And a source that cannot reach the destination stays unrouted.
+    req.fromid = key(6);
+    req.id = key(1);
+    assert_eq!(
+        getroute(&graph, &NoLiquidityInfo, &req),
+        Err(RouteError::RouteNotFound)
+    );
+}
