@@ -13,7 +13,6 @@
 //! timed on its own and p50/p90 per query are printed.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -24,41 +23,15 @@ use lnfleet_gossip::snapshot::Snapshot;
 
 #[path = "../tests/support/ldk.rs"]
 mod ldk;
+#[path = "../tests/support/sample.rs"]
+mod sample;
+
+use sample::{largest_scc, load_snapshot, percentile, smoke_test_run, Rng};
 
 const COMPARE_QUERIES: usize = 1_000;
 /// Queries in a smoke-test run.
 const SMOKE_COMPARE_QUERIES: usize = 10;
-/// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
-fn smoke_test_run() -> bool {
-    !std::env::args().any(|arg| arg == "--bench")
-}
-
 const COMPARE_SEED: u64 = 0x6265_6e63_685f_6c64;
-
-fn real_snapshot() -> Snapshot {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/lngraph"));
-    Snapshot::load(
-        &dir.join("gossip-store-2026-02-03.compressed"),
-        &dir.join("gossip-store-2026-02-03-node-map.xz"),
-    )
-    .expect("data/lngraph is checked in")
-}
-
-/// Deterministic pseudo-random numbers (splitmix64), so every run asks the same queries.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 fn queries(graph: &Graph) -> Vec<GetRouteRequest> {
     let hubs: Vec<NodeIndex> = (0..graph.node_count() as NodeIndex)
@@ -82,7 +55,7 @@ fn queries(graph: &Graph) -> Vec<GetRouteRequest> {
             amount_msat,
             10.0,
         );
-        req.seed = rng.next();
+        req.seed = rng.next_u64();
         out.push(req);
     }
     out
@@ -106,17 +79,12 @@ fn bfs_backwards(graph: &Graph, destination: NodeIndex, seen: &mut [bool]) -> us
     touched
 }
 
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
-}
-
-/// Times each triple through both routers and prints the comparison table.
 fn compare_with_ldk(snapshot: &Snapshot, graph: &Graph) {
     let start = Instant::now();
     let (ldk_graph, _) = ldk::ldk_graph(snapshot).expect("LDK accepts every snapshot channel");
     let ldk_build = start.elapsed();
     let scorer = ldk::default_scorer(&ldk_graph);
-    let scc = ldk::largest_scc(graph);
+    let scc = largest_scc(graph);
     let count = if smoke_test_run() {
         SMOKE_COMPARE_QUERIES
     } else {
@@ -158,8 +126,8 @@ fn compare_with_ldk(snapshot: &Snapshot, graph: &Graph) {
     ours.sort();
     theirs.sort();
     let n = triples.len().max(1) as f64;
-    let (p50, p99) = (percentile(&ours, 50), percentile(&ours, 99));
-    let (ldk_p50, ldk_p99) = (percentile(&theirs, 50), percentile(&theirs, 99));
+    let (p50, p99) = (percentile(&ours, 50.0), percentile(&ours, 99.0));
+    let (ldk_p50, ldk_p99) = (percentile(&theirs, 50.0), percentile(&theirs, 99.0));
     let total = |d: &[Duration]| d.iter().sum::<Duration>();
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     println!(
@@ -199,17 +167,17 @@ fn compare_with_ldk(snapshot: &Snapshot, graph: &Graph) {
     if !ours_routed.is_empty() && !ours_unrouted.is_empty() {
         println!(
             "ours split: routed p50 {:?} p99 {:?}; unrouted p50 {:?} p99 {:?}",
-            percentile(&ours_routed, 50),
-            percentile(&ours_routed, 99),
-            percentile(&ours_unrouted, 50),
-            percentile(&ours_unrouted, 99)
+            percentile(&ours_routed, 50.0),
+            percentile(&ours_routed, 99.0),
+            percentile(&ours_unrouted, 50.0),
+            percentile(&ours_unrouted, 99.0)
         );
     }
     println!("LDK routed, we did not (query, msat): {only_ldk:?}");
 }
 
 fn getroute_bench(c: &mut Criterion) {
-    let snapshot = real_snapshot();
+    let snapshot = load_snapshot();
     let graph = Graph::from_snapshot(&snapshot);
     compare_with_ldk(&snapshot, &graph);
     let queries = queries(&graph);
@@ -242,9 +210,9 @@ fn getroute_bench(c: &mut Criterion) {
         "getroute per query over {} queries ({found} routed): p50 {:?}, p90 {:?}; \
          anchor full backwards BFS p50 {:?}; unrouted amounts (msat) {unrouted_msat:?}",
         queries.len(),
-        percentile(&per_query, 50),
-        percentile(&per_query, 90),
-        percentile(&bfs, 50),
+        percentile(&per_query, 50.0),
+        percentile(&per_query, 90.0),
+        percentile(&bfs, 50.0),
     );
 
     let mut group = c.benchmark_group("getroute");

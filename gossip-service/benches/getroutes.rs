@@ -5,89 +5,19 @@
 //! to read is how much the flow (subgraph selection, min-cost flow, repair rounds) costs over one
 //! Dijkstra. Run with `cargo bench -p lnfleet-gossip --bench getroutes` (`-- --queries N`).
 
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use lnfleet_gossip::graph::{Graph, NodeIndex};
 use lnfleet_gossip::liquidity::NoLiquidityInfo;
 use lnfleet_gossip::router::{
     getroute, getroutes, GetRouteRequest, GetRoutesError, GetRoutesRequest,
 };
-use lnfleet_gossip::snapshot::Snapshot;
 
-fn real_graph() -> Graph {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/lngraph"));
-    let snapshot = Snapshot::load(
-        &dir.join("gossip-store-2026-02-03.compressed"),
-        &dir.join("gossip-store-2026-02-03-node-map.xz"),
-    )
-    .expect("data/lngraph is checked in");
-    Graph::from_snapshot(&snapshot)
-}
+#[path = "../tests/support/sample.rs"]
+mod sample;
 
-/// Deterministic pseudo-random numbers (splitmix64), so every run asks the same queries.
-struct Rng(u64);
+use sample::{largest_scc, percentile, real_graph, smoke_test_run, Rng};
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Nodes reachable from `start` over enabled edges, forwards or backwards (iterative DFS).
-fn reach(graph: &Graph, start: NodeIndex, forward: bool) -> Vec<bool> {
-    let mut seen = vec![false; graph.node_count()];
-    seen[start as usize] = true;
-    let mut stack = vec![start];
-    while let Some(u) = stack.pop() {
-        let next: Vec<NodeIndex> = if forward {
-            graph
-                .outgoing(u)
-                .filter(|e| e.enabled())
-                .map(|e| e.target())
-                .collect()
-        } else {
-            graph
-                .incoming(u)
-                .filter(|e| e.enabled())
-                .map(|e| e.source())
-                .collect()
-        };
-        for v in next {
-            if !std::mem::replace(&mut seen[v as usize], true) {
-                stack.push(v);
-            }
-        }
-    }
-    seen
-}
-
-/// The largest strongly connected component: mainnet has one giant component, so the
-/// component of the best-connected node (forward ∩ backward reach) is it.
-fn largest_scc(graph: &Graph) -> Vec<NodeIndex> {
-    let hub = (0..graph.node_count() as NodeIndex)
-        .max_by_key(|&n| graph.outgoing(n).filter(|e| e.enabled()).count())
-        .expect("the graph has nodes");
-    let forward = reach(graph, hub, true);
-    let backward = reach(graph, hub, false);
-    (0..graph.node_count())
-        .filter(|&n| forward[n] && backward[n])
-        .map(|n| n as NodeIndex)
-        .collect()
-}
-
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
-}
-
-/// Runs `queries` random pairs from `nodes` per amount and prints p50/p99 beside the anchor.
 fn run(graph: &Graph, label: &str, nodes: &[NodeIndex], queries: usize) {
     let mut rng = Rng(0x6765_7472_6f75_7465);
     for amount_msat in [1_000_000_000u64, 10_000_000_000, 100_000_000_000] {
@@ -138,21 +68,17 @@ fn run(graph: &Graph, label: &str, nodes: &[NodeIndex], queries: usize) {
              and {} ppm on average; failures: {reasons:?}); anchor getroute p50 {:?} p99 {:?} \
              ({path_found} found)",
             amount_msat as f64 / 1e11,
-            percentile(&flow_times, 50),
-            percentile(&flow_times, 99),
+            percentile(&flow_times, 50.0),
+            percentile(&flow_times, 99.0),
             parts as f64 / found.max(1) as f64,
             ppm_sum / found.max(1) as u64,
-            percentile(&path_times, 50),
-            percentile(&path_times, 99),
+            percentile(&path_times, 50.0),
+            percentile(&path_times, 99.0),
         );
     }
 }
 
 /// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
-fn smoke_test_run() -> bool {
-    !std::env::args().any(|arg| arg == "--bench")
-}
-
 fn main() {
     let queries: usize = std::env::args()
         .skip_while(|a| a != "--queries")

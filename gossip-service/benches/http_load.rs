@@ -10,25 +10,22 @@
 //!
 //! Run: `cargo bench -p lnfleet-gossip --bench http_load`.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lnfleet_actors::telemetry::Metrics;
 use lnfleet_gossip::api::{self, RouterState};
 use lnfleet_gossip::graph::{Graph, NodeIndex};
-use lnfleet_gossip::snapshot::Snapshot;
 use serde_json::{json, Value};
+
+#[path = "../tests/support/sample.rs"]
+mod sample;
+
+use sample::{largest_scc, percentile, real_graph, smoke_test_run, Rng};
 
 /// Distinct request bodies the clients cycle through.
 const BODIES: usize = 4096;
-
-/// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
-fn smoke_test_run() -> bool {
-    !std::env::args().any(|arg| arg == "--bench")
-}
 
 fn main() {
     let smoke = smoke_test_run();
@@ -41,7 +38,7 @@ fn main() {
         .collect();
 
     let graph = real_graph();
-    let component = largest_component(&graph);
+    let component = largest_scc(&graph);
     println!(
         "graph: {} nodes, {} channels; strongly connected component of the best-connected node: \
          {} nodes",
@@ -77,74 +74,6 @@ fn main() {
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
-
-fn real_graph() -> Graph {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/lngraph"));
-    let snapshot = Snapshot::load(
-        &dir.join("gossip-store-2026-02-03.compressed"),
-        &dir.join("gossip-store-2026-02-03-node-map.xz"),
-    )
-    .expect("data/lngraph is checked in");
-    Graph::from_snapshot(&snapshot)
-}
-
-/// Nodes reachable from `start` over enabled edges, forwards or backwards.
-fn reach(graph: &Graph, start: NodeIndex, forwards: bool) -> Vec<bool> {
-    let mut seen = vec![false; graph.node_count()];
-    seen[start as usize] = true;
-    let mut queue = VecDeque::from([start]);
-    while let Some(v) = queue.pop_front() {
-        let next: Vec<NodeIndex> = if forwards {
-            graph
-                .outgoing(v)
-                .filter(|e| e.enabled())
-                .map(|e| e.target())
-                .collect()
-        } else {
-            graph
-                .incoming(v)
-                .filter(|e| e.enabled())
-                .map(|e| e.source())
-                .collect()
-        };
-        for n in next {
-            if !seen[n as usize] {
-                seen[n as usize] = true;
-                queue.push_back(n);
-            }
-        }
-    }
-    seen
-}
-
-/// The strongly connected component of the node with the most enabled outgoing edges (on
-/// mainnet that is the giant component): reachable from it and reaching it.
-fn largest_component(graph: &Graph) -> Vec<NodeIndex> {
-    let hub = (0..graph.node_count() as NodeIndex)
-        .max_by_key(|&n| graph.outgoing(n).filter(|e| e.enabled()).count())
-        .expect("graph has nodes");
-    let forwards = reach(graph, hub, true);
-    let backwards = reach(graph, hub, false);
-    (0..graph.node_count() as NodeIndex)
-        .filter(|&n| forwards[n as usize] && backwards[n as usize])
-        .collect()
-}
-
-/// Deterministic pseudo-random numbers (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// Random distinct pairs of the component, amounts 1 sat to 100k sat (log-uniform-ish).
@@ -196,14 +125,6 @@ fn anchor_direct(state: &RouterState, requests: &[Value]) {
         routed,
         latencies.len(),
     );
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((sorted.len() as f64 * p / 100.0) as usize).min(sorted.len() - 1);
-    sorted[rank]
 }
 
 /// What one concurrency level measured.

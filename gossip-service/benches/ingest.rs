@@ -16,7 +16,6 @@
 //! Run: `cargo bench -p lnfleet-gossip --bench ingest`.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lnfleet_actors::contracts::ValidGossip;
@@ -33,15 +32,15 @@ use lnfleet_wire::ChainHash;
 use secp256k1::ecdsa::Signature;
 use secp256k1::{PublicKey, SecretKey, SECP256K1};
 
+#[path = "../tests/support/sample.rs"]
+mod sample;
+
+use sample::{load_snapshot, smoke_test_run, Rng};
+
 const DEFAULT_CHANNELS: usize = 20_000;
 const SEED: u64 = 0x696e_6765_7374;
 /// RSS pages are 4 KiB on the x86-64 / aarch64 Linux this runs on.
 const PAGE_BYTES: usize = 4096;
-
-/// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
-fn smoke_test_run() -> bool {
-    !std::env::args().any(|arg| arg == "--bench")
-}
 
 fn main() {
     let snapshot = load_snapshot();
@@ -158,15 +157,6 @@ fn main() {
     );
 }
 
-fn load_snapshot() -> Snapshot {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/lngraph"));
-    Snapshot::load(
-        &dir.join("gossip-store-2026-02-03.compressed"),
-        &dir.join("gossip-store-2026-02-03-node-map.xz"),
-    )
-    .expect("data/lngraph is checked in")
-}
-
 fn mib(bytes: usize) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
@@ -207,19 +197,6 @@ fn graph_memory(snapshot: &Snapshot) {
             "NOT met"
         },
     );
-}
-
-/// Deterministic pseudo-random numbers (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
 }
 
 /// A generated secret for `(tag, index)`: double-SHA256 of seed, tag and index.
@@ -285,7 +262,7 @@ impl Corpus {
         let mut picked: Vec<&SnapshotChannel> = snapshot.channels.iter().collect();
         // Fisher-Yates with the fixed seed, then the first `limit`.
         for i in (1..picked.len()).rev() {
-            picked.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+            picked.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
         }
         picked.truncate(limit);
         picked.sort_by_key(|c| c.scid);

@@ -12,6 +12,8 @@
 
 #[path = "support/ldk.rs"]
 mod ldk;
+#[path = "support/sample.rs"]
+mod sample;
 
 use std::str::FromStr;
 
@@ -195,34 +197,6 @@ fn half_from<'s>(
     channel.halves.get(d)
 }
 
-/// Nodes reachable from `root` over enabled edges, forwards or backwards.
-fn reach(graph: &Graph, root: NodeIndex, forwards: bool) -> Vec<bool> {
-    let mut seen = vec![false; graph.node_count()];
-    seen[root as usize] = true;
-    let mut stack = vec![root];
-    while let Some(v) = stack.pop() {
-        let next: Vec<NodeIndex> = if forwards {
-            graph
-                .outgoing(v)
-                .filter(|e| e.enabled())
-                .map(|e| e.target())
-                .collect()
-        } else {
-            graph
-                .incoming(v)
-                .filter(|e| e.enabled())
-                .map(|e| e.source())
-                .collect()
-        };
-        for n in next {
-            if !std::mem::replace(&mut seen[n as usize], true) {
-                stack.push(n);
-            }
-        }
-    }
-    seen
-}
-
 /// The most one enabled channel of `node` can carry (min of htlc_maximum and capacity), in sat,
 /// over its outgoing or incoming channels.
 fn largest_edge_sat(graph: &Graph, node: &[u8; 33], outgoing: bool) -> u64 {
@@ -252,15 +226,18 @@ fn median(values: &mut [f64]) -> Option<f64> {
 
 #[test]
 fn getroute_matches_ldk_on_mainnet_snapshot() {
-    let snapshot = ldk::load_snapshot();
+    let snapshot = sample::load_snapshot();
     let graph = Graph::from_snapshot(&snapshot);
     let (ldk_graph, stats) = ldk::ldk_graph(&snapshot).expect("LDK accepts every snapshot channel");
     assert_eq!(stats.channels, snapshot.channels.len());
     assert_eq!(stats.enabled_halves, graph.enabled_edge_count());
     let scorer = ldk::default_scorer(&ldk_graph);
-    let scc = ldk::largest_scc(&graph);
+    let scc = sample::largest_scc(&graph);
     // The component of any member is what it reaches both ways; no other component is larger.
-    let (forward, backward) = (reach(&graph, scc[0], true), reach(&graph, scc[0], false));
+    let (forward, backward) = (
+        sample::reach(&graph, scc[0], true),
+        sample::reach(&graph, scc[0], false),
+    );
     let component: Vec<_> = (0..graph.node_count() as NodeIndex)
         .filter(|&n| forward[n as usize] && backward[n as usize])
         .collect();

@@ -27,9 +27,9 @@ async fn answer(
     body: web::Bytes,
 ) -> HttpResponse {
     let outcome = match parse_object(&body) {
+        Ok(params) if !method.is_long() => state.call(method, Some(&params)),
         Ok(params) => {
             let state = Arc::clone(&state);
-            // Route search is CPU work: off the async executor.
             web::block(move || state.call(method, Some(&params)))
                 .await
                 .unwrap_or_else(|e| Err(ApiError::Internal(e.to_string())))

@@ -1,7 +1,7 @@
 //! LDK's router over the same mainnet snapshot as ours, and the random queries both answer.
 //!
-//! Shared by `tests/ldk_compare.rs` and `benches/getroute.rs` (through `#[path]`), so both ask
-//! the same questions of the same graph.
+//! Shared by `tests/ldk_compare.rs` and `benches/getroute.rs` (through `#[path]`, beside
+//! `sample.rs` as `mod sample`), so both ask the same questions of the same graph.
 //!
 //! The LDK `NetworkGraph` gets every snapshot channel through
 //! `add_channel_from_partial_announcement` (with its capacity) and each direction's policy
@@ -29,6 +29,8 @@ use lightning::util::logger::{Logger, Record};
 use lnfleet_gossip::graph::{Graph, NodeIndex};
 use lnfleet_gossip::snapshot::{HalfChannel, Snapshot};
 
+use crate::sample::Rng;
+
 /// LDK wants a logger; we want its routing, not its chatter.
 pub struct SilentLogger;
 
@@ -48,16 +50,6 @@ pub struct LdkGraphStats {
     pub enabled_halves: usize,
     /// Halves whose `htlc_maximum_msat` exceeded the capacity and was clamped.
     pub clamped_htlc_max: usize,
-}
-
-/// The mainnet snapshot in `data/lngraph`.
-pub fn load_snapshot() -> Snapshot {
-    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/lngraph"));
-    Snapshot::load(
-        &dir.join("gossip-store-2026-02-03.compressed"),
-        &dir.join("gossip-store-2026-02-03-node-map.xz"),
-    )
-    .expect("data/lngraph is checked in")
 }
 
 /// An LDK `NetworkGraph` holding every channel and policy of `snapshot`.
@@ -201,99 +193,12 @@ pub fn ldk_find_route(
     }
 }
 
-/// Deterministic pseudo-random numbers (splitmix64), so every run asks the same queries.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-    /// Uniform in `[0, 1)`.
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// One query both routers answer.
 #[derive(Debug, Clone, Copy)]
 pub struct Triple {
     pub source: [u8; 33],
     pub destination: [u8; 33],
     pub amount_msat: u64,
-}
-
-/// The nodes of the largest strongly connected component over enabled edges (Kosaraju, both
-/// passes iterative: mainnet paths are too deep for recursion).
-pub fn largest_scc(graph: &Graph) -> Vec<NodeIndex> {
-    let n = graph.node_count();
-    // Pass 1: finish order of a DFS along outgoing enabled edges.
-    let mut visited = vec![false; n];
-    let mut order = Vec::with_capacity(n);
-    for root in 0..n as NodeIndex {
-        if visited[root as usize] {
-            continue;
-        }
-        visited[root as usize] = true;
-        let mut stack = vec![(root, enabled_targets(graph, root))];
-        while let Some((node, edges)) = stack.last_mut() {
-            let node = *node;
-            match edges.next() {
-                Some(t) => {
-                    if !std::mem::replace(&mut visited[t as usize], true) {
-                        stack.push((t, enabled_targets(graph, t)));
-                    }
-                }
-                None => {
-                    order.push(node);
-                    stack.pop();
-                }
-            }
-        }
-    }
-    // Pass 2: in reverse finish order, collect components along incoming enabled edges.
-    let mut component = vec![usize::MAX; n];
-    let mut best: Vec<NodeIndex> = Vec::new();
-    for (id, &root) in order.iter().rev().enumerate() {
-        if component[root as usize] != usize::MAX {
-            continue;
-        }
-        component[root as usize] = id;
-        let mut members = vec![root];
-        let mut stack = vec![root];
-        while let Some(v) = stack.pop() {
-            for e in graph.incoming(v) {
-                if !e.enabled() {
-                    continue;
-                }
-                let u = e.source();
-                if component[u as usize] == usize::MAX {
-                    component[u as usize] = id;
-                    members.push(u);
-                    stack.push(u);
-                }
-            }
-        }
-        if members.len() > best.len() {
-            best = members;
-        }
-    }
-    best.sort_unstable();
-    best
-}
-
-/// Nodes reachable over one enabled edge from `node`.
-fn enabled_targets(graph: &Graph, node: NodeIndex) -> impl Iterator<Item = NodeIndex> + '_ {
-    graph
-        .outgoing(node)
-        .filter(|e| e.enabled())
-        .map(|e| e.target())
 }
 
 /// `count` distinct-endpoint triples inside `scc`, amounts log-uniform in 1,000 .. 1,000,000 sat.
