@@ -6,7 +6,11 @@
 #      lnfleet_* metric the alerts and the dashboard query is listed in docs/metrics.md
 #      (scripts/k8s_validate.py);
 #   3. `promtool check rules` on the PrometheusRule's groups and `promtool test rules` on
-#      k8s/tests/alerts.test.yaml.
+#      k8s/tests/alerts.test.yaml;
+#   4. with BIN_DIR (where cargo put edge-node, gossip-service and hsm-service): the images the
+#      manifests run against docker/*.Dockerfile and against those binaries' options
+#      (scripts/k8s_images_check.py).
+# Usage: scripts/k8s-check.sh [BIN_DIR]
 # Installs what is missing: kubectl from Debian's kubernetes-client, promtool from Debian's
 # prometheus, kubernetes-validate into the project venv. Exits non-zero on any failure.
 set -euo pipefail
@@ -75,5 +79,11 @@ for alert in $(grep -oE 'alert: [A-Za-z]+' k8s/base/monitoring/prometheusrule.ya
   grep -q "alertname: $alert\$" k8s/tests/alerts.test.yaml || missing="$missing $alert"
 done
 [ -z "$missing" ] || die "alerts without a unit test:$missing"
+
+if [ -n "${1:-}" ]; then
+  step "images: Dockerfiles, manifests and the options of the binaries in $1"
+  "$VENV/bin/python" scripts/k8s_images_check.py docker "$1" "$work/dev.yaml" "$work/production.yaml" \
+    || die "the manifests, the Dockerfiles and the binaries disagree"
+fi
 
 step "k8s checks passed"

@@ -38,11 +38,11 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "Kubernetes manifests, schemas and alert rules"
-scripts/k8s-check.sh
-
 step "cargo test (unit, property, integration, interop; benches run once as smoke tests)"
 cargo test --workspace --all-targets --locked
+
+step "Kubernetes manifests, schemas, alert rules and images (against the binaries just built)"
+scripts/k8s-check.sh "${CARGO_TARGET_DIR:-target}/debug"
 
 step "cargo test --doc (documentation examples)"
 cargo test --workspace --doc --locked
