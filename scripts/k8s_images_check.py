@@ -109,7 +109,7 @@ def help_options(binary):
     return options
 
 
-def check_dockerfile(name, dockerfile, failures):
+def check_dockerfile(dockerfile, failures):
     path = dockerfile.path
     if len(dockerfile.stages) < 2:
         failures.append(f"{path}: not multi-stage")
@@ -122,7 +122,7 @@ def check_dockerfile(name, dockerfile, failures):
         return None
     copies = dockerfile.final("COPY")
     wanted = {
-        f"--from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+        "--from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
         f"--from=build /{binary} /usr/local/bin/{binary}",
     }
     if set(copies) != wanted:
@@ -144,7 +144,7 @@ def check_dockerfile(name, dockerfile, failures):
     return {"binary": binary, "user": uid_gid, "exposed": exposed}
 
 
-def check_container(where, pod, container, image, env, options, failures):
+def check_container(where, pod, container, image, env, failures):
     pod_security = pod.get("securityContext") or {}
     security = {**pod_security, **(container.get("securityContext") or {})}
     uid, gid = security.get("runAsUser"), security.get("runAsGroup")
@@ -161,10 +161,10 @@ def check_container(where, pod, container, image, env, options, failures):
         if not arg.startswith("--"):
             continue
         flag, has_value, value = arg.partition("=")
-        if flag not in options:
+        if flag not in image["options"]:
             failures.append(f"{where}: {image['binary']} has no option {flag}")
             continue
-        allowed = options[flag]
+        allowed = image["options"][flag]
         if has_value and allowed:
             value = VARIABLE.sub(lambda m: env.get(m.group(1), m.group(0)), value)
             if "$(" not in value and value not in allowed:
@@ -192,7 +192,7 @@ def main(argv):
                 if not dockerfile.exists():
                     failures.append(f"{rendered}: {where} runs lnfleet/{name}, no {dockerfile}")
                     continue
-                image = check_dockerfile(name, Dockerfile(dockerfile), failures)
+                image = check_dockerfile(Dockerfile(dockerfile), failures)
                 if image is None:
                     continue
                 binary = bin_dir / image["binary"]
@@ -203,9 +203,7 @@ def main(argv):
                 images[name] = image
             image = images[name]
             env = environment(container, maps)
-            ports = check_container(
-                f"{rendered}: {where}", pod, container, image, env, image["options"], failures
-            )
+            ports = check_container(f"{rendered}: {where}", pod, container, image, env, failures)
             used_ports.setdefault(name, set()).update(ports)
             checked += 1
         for name, image in images.items():

@@ -79,6 +79,7 @@ fn bfs_backwards(graph: &Graph, destination: NodeIndex, seen: &mut [bool]) -> us
     touched
 }
 
+/// Times each triple through both routers and prints the comparison table.
 fn compare_with_ldk(snapshot: &Snapshot, graph: &Graph) {
     let start = Instant::now();
     let (ldk_graph, _) = ldk::ldk_graph(snapshot).expect("LDK accepts every snapshot channel");

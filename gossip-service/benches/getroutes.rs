@@ -18,6 +18,7 @@ mod sample;
 
 use sample::{largest_scc, percentile, real_graph, smoke_test_run, Rng};
 
+/// Runs `queries` random pairs from `nodes` per amount and prints p50/p99 beside the anchor.
 fn run(graph: &Graph, label: &str, nodes: &[NodeIndex], queries: usize) {
     let mut rng = Rng(0x6765_7472_6f75_7465);
     for amount_msat in [1_000_000_000u64, 10_000_000_000, 100_000_000_000] {
@@ -78,7 +79,6 @@ fn run(graph: &Graph, label: &str, nodes: &[NodeIndex], queries: usize) {
     }
 }
 
-/// `cargo test --all-targets` runs benches without `--bench` as a smoke test: keep that run small.
 fn main() {
     let queries: usize = std::env::args()
         .skip_while(|a| a != "--queries")

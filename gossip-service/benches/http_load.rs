@@ -40,8 +40,8 @@ fn main() {
     let graph = real_graph();
     let component = largest_scc(&graph);
     println!(
-        "graph: {} nodes, {} channels; strongly connected component of the best-connected node: \
-         {} nodes",
+        "graph: {} nodes, {} channels; largest strongly connected component: {} \
+         nodes",
         graph.node_count(),
         graph.channel_count(),
         component.len(),

@@ -304,18 +304,19 @@ mod tests {
     #[test]
     fn convex_pieces_split_the_flow_between_parallel_channels() {
         // Edge 0: 4 units at 1, then 4 at 10. Edge 1 (parallel): 6 units at 5.
+        let parallel = || {
+            let mut arcs = Arcs::new(2);
+            arcs.add(0, 1, 4, 1, 0);
+            arcs.add(0, 1, 4, 10, 0);
+            arcs.add(0, 1, 6, 5, 1);
+            arcs
+        };
         // 9 units: 4 at 1, then 5 at 5 (cheaper than edge 0's second piece).
-        let mut arcs = Arcs::new(2);
-        arcs.add(0, 1, 4, 1, 0);
-        arcs.add(0, 1, 4, 10, 0);
-        arcs.add(0, 1, 6, 5, 1);
+        let mut arcs = parallel();
         assert_eq!(min_cost_flow(&mut arcs, 0, 1, 9), 9);
         assert_eq!(arcs.edge_flows(2), vec![4, 5]);
         // 12 units: edge 1 full, edge 0 into its dear piece.
-        let mut arcs = Arcs::new(2);
-        arcs.add(0, 1, 4, 1, 0);
-        arcs.add(0, 1, 4, 10, 0);
-        arcs.add(0, 1, 6, 5, 1);
+        let mut arcs = parallel();
         assert_eq!(min_cost_flow(&mut arcs, 0, 1, 12), 12);
         assert_eq!(arcs.edge_flows(2), vec![6, 6]);
     }
